@@ -46,6 +46,16 @@ pub struct Reader<'a> {
     depth: u32,
     /// The required member found missing, for the error message.
     missing: Option<&'static str>,
+    /// Where the last key [`Reader::next_key`] read starts (its opening quote): read again
+    /// by the helpers that keep the member in `extra`, so that the generated decoders do
+    /// not hand the key to each member's helper (one move and one drop path per member).
+    key_at: usize,
+    /// Where that key's closing quote is.
+    key_end: usize,
+    /// Whether a `null` was kept in some `extra` (by [`Reader::optional`] or
+    /// [`Reader::number`]): until then no declared member can be in an `extra`, and an
+    /// optional member need not look there for one to drop.
+    kept_null: bool,
 }
 
 /// A type the generated code can read straight from a [`Reader`].
@@ -62,6 +72,9 @@ impl<'a> Reader<'a> {
             pos: 0,
             depth: 0,
             missing: None,
+            key_at: 0,
+            key_end: 0,
+            kept_null: false,
         }
     }
 
@@ -165,8 +178,10 @@ impl<'a> Reader<'a> {
         if c != b'"' {
             return Err(Fail);
         }
+        self.key_at = self.pos;
         self.pos += 1;
         let key = self.string_body()?;
+        self.key_end = self.pos - 1;
         if self.peek() != b':' {
             return Err(Fail);
         }
@@ -505,27 +520,57 @@ impl<'a> Reader<'a> {
     #[inline(never)] // one copy per type, not one per member: compile time
     pub fn optional<T: ReadJson>(
         &mut self,
-        key: Key<'a>,
         slot: &mut Option<T>,
         extra: &mut Map<String, Value>,
     ) -> Res<()> {
         if self.eat_null()? {
             *slot = None;
-            keep_null(key, extra);
+            self.keep_null(extra)?;
         } else {
-            *slot = Some(T::read_json(self)?);
-            if !extra.is_empty() {
-                drop_kept(&key, extra);
+            // An earlier `null` of the same name kept in `extra` goes (before reading the
+            // value, which moves `key_at` if it holds objects; a failure fails the decode).
+            if self.kept_null && !extra.is_empty() {
+                self.drop_kept(extra)?;
             }
+            *slot = Some(T::read_json(self)?);
         }
         Ok(())
     }
 
+    /// The key of the member being read (the last one [`Reader::next_key`] read).
+    #[inline(never)]
+    fn key(&self) -> Res<Key<'a>> {
+        let start = self.key_at + 1;
+        let raw = self.text.get(start..self.key_end).ok_or(Fail)?;
+        if !raw.contains('\\') {
+            return Ok(Key::Borrowed(raw));
+        }
+        // An escaped key, read again.
+        let end = start + raw.find('\\').unwrap_or_default();
+        Reader::new(self.text).escaped(start, end).map(Key::Owned)
+    }
+
+    /// The current member sent as `null`: kept in `extra` as `"key": null`. Out of line and
+    /// not generic: one copy for the crate, not one per member type (compile time).
+    #[inline(never)]
+    fn keep_null(&mut self, extra: &mut Map<String, Value>) -> Res<()> {
+        self.kept_null = true;
+        extra.insert(self.key()?.into_owned(), Value::Null);
+        Ok(())
+    }
+
+    /// The current member took its typed form: an earlier `null` of the same name kept in
+    /// `extra` is dropped. Out of line and not generic (compile time).
+    #[inline(never)]
+    fn drop_kept(&self, extra: &mut Map<String, Value>) -> Res<()> {
+        extra.remove(self.key()?.as_str());
+        Ok(())
+    }
+
     /// A `number` property (see [`crate::private::number`]).
-    #[inline(never)] // one copy per type, not one per member: compile time
+    #[inline(never)] // one copy for the crate: compile time
     pub fn number(
         &mut self,
-        key: Key<'a>,
         slot: &mut Option<f64>,
         extra: &mut Map<String, Value>,
         optional: bool,
@@ -535,9 +580,9 @@ impl<'a> Reader<'a> {
                 return Err(Fail);
             }
             *slot = None;
-            extra.insert(key.into_owned(), Value::Null);
-            return Ok(());
+            return self.keep_null(extra);
         }
+        let key = self.key()?;
         match self.value()? {
             Value::Number(n) => {
                 crate::private::keep_number(key, n, slot, extra);
@@ -548,8 +593,9 @@ impl<'a> Reader<'a> {
     }
 
     /// A property the schema does not declare: kept as JSON.
-    #[inline(never)] // one copy per type, not one per member: compile time
-    pub fn extra(&mut self, key: Key<'a>, extra: &mut Map<String, Value>) -> Res<()> {
+    #[inline(never)] // one copy for the crate: compile time
+    pub fn extra(&mut self, extra: &mut Map<String, Value>) -> Res<()> {
+        let key = self.key()?;
         let v = self.value()?;
         extra.insert(key.into_owned(), v);
         Ok(())
@@ -574,20 +620,6 @@ impl<'a> Reader<'a> {
             Err(Fail)
         }
     }
-}
-
-/// An optional member sent as `null`: kept in `extra` as `"key": null`. Out of line and not
-/// generic: one copy for the crate, not one per member type (compile time).
-#[inline(never)]
-fn keep_null(key: Key<'_>, extra: &mut Map<String, Value>) {
-    extra.insert(key.into_owned(), Value::Null);
-}
-
-/// An optional member that took its typed form: an earlier `null` of the same name kept in
-/// `extra` is dropped. Out of line and not generic (compile time).
-#[inline(never)]
-fn drop_kept(key: &Key<'_>, extra: &mut Map<String, Value>) {
-    extra.remove(key.as_str());
 }
 
 /// `-n` for a magnitude `integer` accepted as negative (`1 ..= 2^63`).
@@ -738,14 +770,9 @@ impl<'a> Reader<'a> {
 
     /// A required `number` member (see [`Reader::number`]; `null` fails).
     #[inline(never)]
-    pub fn number_required(
-        &mut self,
-        key: Key<'a>,
-        slot: &mut f64,
-        extra: &mut Map<String, Value>,
-    ) -> Res<()> {
+    pub fn number_required(&mut self, slot: &mut f64, extra: &mut Map<String, Value>) -> Res<()> {
         let mut read = None;
-        self.number(key, &mut read, extra, false)?;
+        self.number(&mut read, extra, false)?;
         if let Some(x) = read {
             *slot = x;
         }
@@ -780,6 +807,7 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::Reader;
 
@@ -792,6 +820,34 @@ mod tests {
         assert!(r.all_seen(0b11, &["a", "b"]).is_ok());
         assert!(r.all_seen(0b01, &["a", "b"]).is_err());
         assert!(r.describe_failure("T").contains("`b`"));
+    }
+
+    /// The helpers that keep a member in `extra` read its key again from where the reader
+    /// saw it: plain and escaped keys, undeclared members, `null`s kept and then dropped when
+    /// the member comes again with a value, nested objects read between a key and the next.
+    #[test]
+    fn members_kept_in_extra_carry_their_keys() {
+        use crate::types::StackFrame;
+        use serde_json::json;
+        let text = r#"{"id":1,"name":"f","line":2,"column":3,"endLine":null,"x\"y":[1],
+            "canRestart":null,"source":{"path":null,"name":"s","\u0061b":{"c":null}},
+            "en\u0064Line":4,"moduleId":null,"\u0063anRestart":true,"k":null}"#;
+        let mut r = Reader::new(text);
+        let frame = <StackFrame as super::ReadJson>::read_json(&mut r).expect("a stack frame");
+        assert!(r.finish().is_ok());
+        assert_eq!(
+            (frame.id, frame.name.as_str(), frame.line, frame.column),
+            (1, "f", 2, 3)
+        );
+        assert_eq!(frame.end_line, Some(4));
+        assert_eq!(frame.can_restart, Some(true));
+        assert_eq!(frame.module_id, None);
+        let extra = serde_json::Value::Object(frame.extra);
+        assert_eq!(extra, json!({"x\"y": [1], "moduleId": null, "k": null}));
+        let source = frame.source.expect("the source");
+        assert_eq!(source.name.as_deref(), Some("s"));
+        let extra = serde_json::Value::Object(source.extra);
+        assert_eq!(extra, json!({"path": null, "ab": {"c": null}}));
     }
 
     /// The one-pass integer reading gives what the general token path gives, and leaves the

@@ -126,7 +126,12 @@ pub trait Validate {
     fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>);
 
     /// The violations of `self`, with paths from `self`; empty when it follows the schema.
-    fn validate(&self) -> Vec<Violation> {
+    /// (Not in `dyn Validate`'s vtable, which would compile it once per type: call
+    /// `validate_into` on a `dyn Validate`.)
+    fn validate(&self) -> Vec<Violation>
+    where
+        Self: Sized,
+    {
         let mut path = String::new();
         let mut out = Vec::new();
         self.validate_into(&mut path, &mut out);
@@ -239,9 +244,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// [`member`]: validates the member `key`.
+    /// [`member`]: validates the member `key`. Takes a `dyn Validate`: one copy of
+    /// [`member`] for the crate instead of one per member type (compile time), the member's
+    /// own `validate_into` called through its vtable.
     #[inline]
-    pub fn member<T: Validate + ?Sized>(&mut self, value: &T, key: &str) {
+    pub fn member(&mut self, value: &dyn Validate, key: &str) {
         member(value, key, self.path, self.out);
     }
 

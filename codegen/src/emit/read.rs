@@ -18,8 +18,10 @@ use quote::quote;
 /// The decoder fills `Self::default()` in place: each member arm writes its field through a
 /// shared `Reader` helper (one copy per member type, not per member), and the constant and
 /// required members set a bit of `seen`, checked once at the end by one shared function that
-/// names the first one missing (constants first, then required members in field order). So a
-/// decoder has no local per member, no assembly of the struct at the end, and one drop path.
+/// names the first one missing (constants first, then required members in field order). The
+/// key stays in the decoder (the helpers that keep a member in `extra` read it again from
+/// the reader), and the arms' results meet in one `?`. So a decoder has no local per member,
+/// no assembly of the struct at the end, and one drop path.
 pub fn struct_read(s: &StructDef) -> TokenStream {
     let name = ident(&s.name);
     let cfg = cfg_attr(s.feature.as_deref());
@@ -38,8 +40,8 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
             let k = &t.json;
             let b = 1u64 << i;
             match &t.value {
-                TagValue::Str(val) => quote! { #k => { r.tag_str(#val)?; seen |= #b; } },
-                TagValue::Bool(val) => quote! { #k => { r.tag_bool(#val)?; seen |= #b; } },
+                TagValue::Str(val) => quote! { #k => { seen |= #b; r.tag_str(#val) } },
+                TagValue::Bool(val) => quote! { #k => { seen |= #b; r.tag_bool(#val) } },
             }
         })
         .collect();
@@ -55,33 +57,40 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
             );
             let read = match member_read(f) {
                 MemberRead::Number { optional: true } => {
-                    quote! { r.number(key, &mut v.#n, &mut v.extra, true)? }
+                    quote! { r.number(&mut v.#n, &mut v.extra, true) }
                 }
                 MemberRead::Number { optional: false } => {
-                    quote! { r.number_required(key, &mut v.#n, &mut v.extra)? }
+                    quote! { r.number_required(&mut v.#n, &mut v.extra) }
                 }
-                MemberRead::Optional => quote! { r.optional(key, &mut v.#n, &mut v.extra)? },
+                MemberRead::Optional => quote! { r.optional(&mut v.#n, &mut v.extra) },
                 // A value of the field's own type (required), or one kept as `Some` (an
                 // optional nullable or any-JSON member: `null` is `Some(null)`).
-                MemberRead::Any | MemberRead::Value if required => quote! { r.field(&mut v.#n)? },
-                MemberRead::Any | MemberRead::Value => quote! { r.present(&mut v.#n)? },
+                MemberRead::Any | MemberRead::Value if required => quote! { r.field(&mut v.#n) },
+                MemberRead::Any | MemberRead::Value => quote! { r.present(&mut v.#n) },
             };
             if required {
+                // Marked before the read: a failed read fails the whole decode.
                 let mark = bit(f.json.as_str());
-                quote! { #k => { #read; #mark } }
+                quote! { #k => { #mark #read } }
             } else {
                 quote! { #k => #read, }
             }
         })
         .collect();
     let body = if s.tags.is_empty() && s.fields.is_empty() {
-        quote! { r.extra(key, &mut v.extra)?; }
+        quote! {
+            while r.next_key(&mut first)?.is_some() {
+                r.extra(&mut v.extra)?;
+            }
+        }
     } else {
         quote! {
-            match key.as_str() {
-                #( #tag_arms )*
-                #( #field_arms )*
-                _ => r.extra(key, &mut v.extra)?,
+            while let Some(key) = r.next_key(&mut first)? {
+                match key.as_str() {
+                    #( #tag_arms )*
+                    #( #field_arms )*
+                    _ => r.extra(&mut v.extra),
+                }?;
             }
         }
     };
@@ -101,9 +110,7 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
                 #seen
                 r.begin_object()?;
                 let mut first = true;
-                while let Some(key) = r.next_key(&mut first)? {
-                    #body
-                }
+                #body
                 #check
                 Ok(v)
             }

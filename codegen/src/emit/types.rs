@@ -133,6 +133,7 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
 
             #[doc = #new_doc]
             #many_args
+            #[inline]
             pub fn new(#( #params ),*) -> Self {
                 Self { #( #inits )* ..Default::default() }
             }

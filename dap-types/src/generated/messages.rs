@@ -39,6 +39,7 @@ impl CancelRequest {
         "arguments",
     ];
     /// `CancelRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -80,20 +81,20 @@ impl crate::read::ReadJson for CancelRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("cancel")?;
                     seen |= 2u64;
+                    r.tag_str("cancel")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -138,6 +139,7 @@ impl RunInTerminalRequest {
         "arguments",
     ];
     /// `RunInTerminalRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: RunInTerminalRequestArguments) -> Self {
         Self {
             seq,
@@ -176,23 +178,23 @@ impl crate::read::ReadJson for RunInTerminalRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("runInTerminal")?;
                     seen |= 2u64;
+                    r.tag_str("runInTerminal")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -235,6 +237,7 @@ impl StartDebuggingRequest {
         "arguments",
     ];
     /// `StartDebuggingRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: StartDebuggingRequestArguments) -> Self {
         Self {
             seq,
@@ -273,23 +276,23 @@ impl crate::read::ReadJson for StartDebuggingRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("startDebugging")?;
                     seen |= 2u64;
+                    r.tag_str("startDebugging")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -333,6 +336,7 @@ impl InitializeRequest {
         "arguments",
     ];
     /// `InitializeRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: InitializeRequestArguments) -> Self {
         Self {
             seq,
@@ -371,23 +375,23 @@ impl crate::read::ReadJson for InitializeRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("initialize")?;
                     seen |= 2u64;
+                    r.tag_str("initialize")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -430,6 +434,7 @@ impl ConfigurationDoneRequest {
         "arguments",
     ];
     /// `ConfigurationDoneRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -471,20 +476,20 @@ impl crate::read::ReadJson for ConfigurationDoneRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("configurationDone")?;
                     seen |= 2u64;
+                    r.tag_str("configurationDone")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -526,6 +531,7 @@ impl LaunchRequest {
         "arguments",
     ];
     /// `LaunchRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: LaunchRequestArguments) -> Self {
         Self {
             seq,
@@ -564,23 +570,23 @@ impl crate::read::ReadJson for LaunchRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("launch")?;
                     seen |= 2u64;
+                    r.tag_str("launch")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -622,6 +628,7 @@ impl AttachRequest {
         "arguments",
     ];
     /// `AttachRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: AttachRequestArguments) -> Self {
         Self {
             seq,
@@ -660,23 +667,23 @@ impl crate::read::ReadJson for AttachRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("attach")?;
                     seen |= 2u64;
+                    r.tag_str("attach")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -718,6 +725,7 @@ impl RestartRequest {
         "arguments",
     ];
     /// `RestartRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -759,20 +767,20 @@ impl crate::read::ReadJson for RestartRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("restart")?;
                     seen |= 2u64;
+                    r.tag_str("restart")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -815,6 +823,7 @@ impl DisconnectRequest {
         "arguments",
     ];
     /// `DisconnectRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -856,20 +865,20 @@ impl crate::read::ReadJson for DisconnectRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("disconnect")?;
                     seen |= 2u64;
+                    r.tag_str("disconnect")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -913,6 +922,7 @@ impl TerminateRequest {
         "arguments",
     ];
     /// `TerminateRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -954,20 +964,20 @@ impl crate::read::ReadJson for TerminateRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("terminate")?;
                     seen |= 2u64;
+                    r.tag_str("terminate")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -1009,6 +1019,7 @@ impl BreakpointLocationsRequest {
         "arguments",
     ];
     /// `BreakpointLocationsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -1050,20 +1061,20 @@ impl crate::read::ReadJson for BreakpointLocationsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("breakpointLocations")?;
                     seen |= 2u64;
+                    r.tag_str("breakpointLocations")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -1106,6 +1117,7 @@ impl SetBreakpointsRequest {
         "arguments",
     ];
     /// `SetBreakpointsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1144,23 +1156,23 @@ impl crate::read::ReadJson for SetBreakpointsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setBreakpoints")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1204,6 +1216,7 @@ impl SetFunctionBreakpointsRequest {
         "arguments",
     ];
     /// `SetFunctionBreakpointsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetFunctionBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1242,23 +1255,23 @@ impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setFunctionBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setFunctionBreakpoints")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1300,6 +1313,7 @@ impl SetExceptionBreakpointsRequest {
         "arguments",
     ];
     /// `SetExceptionBreakpointsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetExceptionBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1338,23 +1352,23 @@ impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setExceptionBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setExceptionBreakpoints")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1396,6 +1410,7 @@ impl DataBreakpointInfoRequest {
         "arguments",
     ];
     /// `DataBreakpointInfoRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: DataBreakpointInfoArguments) -> Self {
         Self {
             seq,
@@ -1434,23 +1449,23 @@ impl crate::read::ReadJson for DataBreakpointInfoRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("dataBreakpointInfo")?;
                     seen |= 2u64;
+                    r.tag_str("dataBreakpointInfo")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1494,6 +1509,7 @@ impl SetDataBreakpointsRequest {
         "arguments",
     ];
     /// `SetDataBreakpointsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetDataBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1532,23 +1548,23 @@ impl crate::read::ReadJson for SetDataBreakpointsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setDataBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setDataBreakpoints")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1592,6 +1608,7 @@ impl SetInstructionBreakpointsRequest {
         "arguments",
     ];
     /// `SetInstructionBreakpointsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetInstructionBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1630,23 +1647,23 @@ impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setInstructionBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setInstructionBreakpoints")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1687,6 +1704,7 @@ impl ContinueRequest {
         "arguments",
     ];
     /// `ContinueRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: ContinueArguments) -> Self {
         Self {
             seq,
@@ -1725,23 +1743,23 @@ impl crate::read::ReadJson for ContinueRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("continue")?;
                     seen |= 2u64;
+                    r.tag_str("continue")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1784,6 +1802,7 @@ impl NextRequest {
         "arguments",
     ];
     /// `NextRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: NextArguments) -> Self {
         Self {
             seq,
@@ -1822,23 +1841,23 @@ impl crate::read::ReadJson for NextRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("next")?;
                     seen |= 2u64;
+                    r.tag_str("next")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1885,6 +1904,7 @@ impl StepInRequest {
         "arguments",
     ];
     /// `StepInRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: StepInArguments) -> Self {
         Self {
             seq,
@@ -1923,23 +1943,23 @@ impl crate::read::ReadJson for StepInRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("stepIn")?;
                     seen |= 2u64;
+                    r.tag_str("stepIn")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -1982,6 +2002,7 @@ impl StepOutRequest {
         "arguments",
     ];
     /// `StepOutRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: StepOutArguments) -> Self {
         Self {
             seq,
@@ -2020,23 +2041,23 @@ impl crate::read::ReadJson for StepOutRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("stepOut")?;
                     seen |= 2u64;
+                    r.tag_str("stepOut")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2080,6 +2101,7 @@ impl StepBackRequest {
         "arguments",
     ];
     /// `StepBackRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: StepBackArguments) -> Self {
         Self {
             seq,
@@ -2118,23 +2140,23 @@ impl crate::read::ReadJson for StepBackRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("stepBack")?;
                     seen |= 2u64;
+                    r.tag_str("stepBack")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2176,6 +2198,7 @@ impl ReverseContinueRequest {
         "arguments",
     ];
     /// `ReverseContinueRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: ReverseContinueArguments) -> Self {
         Self {
             seq,
@@ -2214,23 +2237,23 @@ impl crate::read::ReadJson for ReverseContinueRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("reverseContinue")?;
                     seen |= 2u64;
+                    r.tag_str("reverseContinue")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2273,6 +2296,7 @@ impl RestartFrameRequest {
         "arguments",
     ];
     /// `RestartFrameRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: RestartFrameArguments) -> Self {
         Self {
             seq,
@@ -2311,23 +2335,23 @@ impl crate::read::ReadJson for RestartFrameRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("restartFrame")?;
                     seen |= 2u64;
+                    r.tag_str("restartFrame")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2372,6 +2396,7 @@ impl GotoRequest {
         "arguments",
     ];
     /// `GotoRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: GotoArguments) -> Self {
         Self {
             seq,
@@ -2410,23 +2435,23 @@ impl crate::read::ReadJson for GotoRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("goto")?;
                     seen |= 2u64;
+                    r.tag_str("goto")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2468,6 +2493,7 @@ impl PauseRequest {
         "arguments",
     ];
     /// `PauseRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: PauseArguments) -> Self {
         Self {
             seq,
@@ -2506,23 +2532,23 @@ impl crate::read::ReadJson for PauseRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("pause")?;
                     seen |= 2u64;
+                    r.tag_str("pause")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2564,6 +2590,7 @@ impl StackTraceRequest {
         "arguments",
     ];
     /// `StackTraceRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: StackTraceArguments) -> Self {
         Self {
             seq,
@@ -2602,23 +2629,23 @@ impl crate::read::ReadJson for StackTraceRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("stackTrace")?;
                     seen |= 2u64;
+                    r.tag_str("stackTrace")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2659,6 +2686,7 @@ impl ScopesRequest {
         "arguments",
     ];
     /// `ScopesRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: ScopesArguments) -> Self {
         Self {
             seq,
@@ -2697,23 +2725,23 @@ impl crate::read::ReadJson for ScopesRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("scopes")?;
                     seen |= 2u64;
+                    r.tag_str("scopes")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2755,6 +2783,7 @@ impl VariablesRequest {
         "arguments",
     ];
     /// `VariablesRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: VariablesArguments) -> Self {
         Self {
             seq,
@@ -2793,23 +2822,23 @@ impl crate::read::ReadJson for VariablesRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("variables")?;
                     seen |= 2u64;
+                    r.tag_str("variables")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2851,6 +2880,7 @@ impl SetVariableRequest {
         "arguments",
     ];
     /// `SetVariableRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetVariableArguments) -> Self {
         Self {
             seq,
@@ -2889,23 +2919,23 @@ impl crate::read::ReadJson for SetVariableRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setVariable")?;
                     seen |= 2u64;
+                    r.tag_str("setVariable")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -2946,6 +2976,7 @@ impl SourceRequest {
         "arguments",
     ];
     /// `SourceRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SourceArguments) -> Self {
         Self {
             seq,
@@ -2984,23 +3015,23 @@ impl crate::read::ReadJson for SourceRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("source")?;
                     seen |= 2u64;
+                    r.tag_str("source")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3041,6 +3072,7 @@ impl ThreadsRequest {
         "arguments",
     ];
     /// `ThreadsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -3082,20 +3114,20 @@ impl crate::read::ReadJson for ThreadsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("threads")?;
                     seen |= 2u64;
+                    r.tag_str("threads")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.present(&mut v.arguments)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.present(&mut v.arguments),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -3136,6 +3168,7 @@ impl TerminateThreadsRequest {
         "arguments",
     ];
     /// `TerminateThreadsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: TerminateThreadsArguments) -> Self {
         Self {
             seq,
@@ -3174,23 +3207,23 @@ impl crate::read::ReadJson for TerminateThreadsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("terminateThreads")?;
                     seen |= 2u64;
+                    r.tag_str("terminateThreads")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3232,6 +3265,7 @@ impl ModulesRequest {
         "arguments",
     ];
     /// `ModulesRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: ModulesArguments) -> Self {
         Self {
             seq,
@@ -3270,23 +3304,23 @@ impl crate::read::ReadJson for ModulesRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("modules")?;
                     seen |= 2u64;
+                    r.tag_str("modules")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3328,6 +3362,7 @@ impl LoadedSourcesRequest {
         "arguments",
     ];
     /// `LoadedSourcesRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -3369,20 +3404,20 @@ impl crate::read::ReadJson for LoadedSourcesRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("loadedSources")?;
                     seen |= 2u64;
+                    r.tag_str("loadedSources")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -3424,6 +3459,7 @@ impl EvaluateRequest {
         "arguments",
     ];
     /// `EvaluateRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: EvaluateArguments) -> Self {
         Self {
             seq,
@@ -3462,23 +3498,23 @@ impl crate::read::ReadJson for EvaluateRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("evaluate")?;
                     seen |= 2u64;
+                    r.tag_str("evaluate")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3522,6 +3558,7 @@ impl SetExpressionRequest {
         "arguments",
     ];
     /// `SetExpressionRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetExpressionArguments) -> Self {
         Self {
             seq,
@@ -3560,23 +3597,23 @@ impl crate::read::ReadJson for SetExpressionRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setExpression")?;
                     seen |= 2u64;
+                    r.tag_str("setExpression")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3619,6 +3656,7 @@ impl StepInTargetsRequest {
         "arguments",
     ];
     /// `StepInTargetsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: StepInTargetsArguments) -> Self {
         Self {
             seq,
@@ -3657,23 +3695,23 @@ impl crate::read::ReadJson for StepInTargetsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("stepInTargets")?;
                     seen |= 2u64;
+                    r.tag_str("stepInTargets")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3716,6 +3754,7 @@ impl GotoTargetsRequest {
         "arguments",
     ];
     /// `GotoTargetsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: GotoTargetsArguments) -> Self {
         Self {
             seq,
@@ -3754,23 +3793,23 @@ impl crate::read::ReadJson for GotoTargetsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("gotoTargets")?;
                     seen |= 2u64;
+                    r.tag_str("gotoTargets")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3812,6 +3851,7 @@ impl CompletionsRequest {
         "arguments",
     ];
     /// `CompletionsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: CompletionsArguments) -> Self {
         Self {
             seq,
@@ -3850,23 +3890,23 @@ impl crate::read::ReadJson for CompletionsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("completions")?;
                     seen |= 2u64;
+                    r.tag_str("completions")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -3908,6 +3948,7 @@ impl ExceptionInfoRequest {
         "arguments",
     ];
     /// `ExceptionInfoRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: ExceptionInfoArguments) -> Self {
         Self {
             seq,
@@ -3946,23 +3987,23 @@ impl crate::read::ReadJson for ExceptionInfoRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("exceptionInfo")?;
                     seen |= 2u64;
+                    r.tag_str("exceptionInfo")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4004,6 +4045,7 @@ impl ReadMemoryRequest {
         "arguments",
     ];
     /// `ReadMemoryRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: ReadMemoryArguments) -> Self {
         Self {
             seq,
@@ -4042,23 +4084,23 @@ impl crate::read::ReadJson for ReadMemoryRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("readMemory")?;
                     seen |= 2u64;
+                    r.tag_str("readMemory")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4100,6 +4142,7 @@ impl WriteMemoryRequest {
         "arguments",
     ];
     /// `WriteMemoryRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: WriteMemoryArguments) -> Self {
         Self {
             seq,
@@ -4138,23 +4181,23 @@ impl crate::read::ReadJson for WriteMemoryRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("writeMemory")?;
                     seen |= 2u64;
+                    r.tag_str("writeMemory")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4196,6 +4239,7 @@ impl DisassembleRequest {
         "arguments",
     ];
     /// `DisassembleRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: DisassembleArguments) -> Self {
         Self {
             seq,
@@ -4234,23 +4278,23 @@ impl crate::read::ReadJson for DisassembleRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("disassemble")?;
                     seen |= 2u64;
+                    r.tag_str("disassemble")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4291,6 +4335,7 @@ impl LocationsRequest {
         "arguments",
     ];
     /// `LocationsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: LocationsArguments) -> Self {
         Self {
             seq,
@@ -4329,23 +4374,23 @@ impl crate::read::ReadJson for LocationsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("locations")?;
                     seen |= 2u64;
+                    r.tag_str("locations")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4388,6 +4433,7 @@ impl SetDebuggerPropertyRequest {
         "arguments",
     ];
     /// `SetDebuggerPropertyRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetDebuggerPropertyArguments) -> Self {
         Self {
             seq,
@@ -4430,23 +4476,23 @@ impl crate::read::ReadJson for SetDebuggerPropertyRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setDebuggerProperty")?;
                     seen |= 2u64;
+                    r.tag_str("setDebuggerProperty")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4494,6 +4540,7 @@ impl SetPydevdSourceMapRequest {
         "arguments",
     ];
     /// `SetPydevdSourceMapRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: SetPydevdSourceMapArguments) -> Self {
         Self {
             seq,
@@ -4536,23 +4583,23 @@ impl crate::read::ReadJson for SetPydevdSourceMapRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("setPydevdSourceMap")?;
                     seen |= 2u64;
+                    r.tag_str("setPydevdSourceMap")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4596,6 +4643,7 @@ impl PydevdSystemInfoRequest {
         "arguments",
     ];
     /// `PydevdSystemInfoRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -4641,20 +4689,20 @@ impl crate::read::ReadJson for PydevdSystemInfoRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("pydevdSystemInfo")?;
                     seen |= 2u64;
+                    r.tag_str("pydevdSystemInfo")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -4698,6 +4746,7 @@ impl PydevdAuthorizeRequest {
         "arguments",
     ];
     /// `PydevdAuthorizeRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: PydevdAuthorizeArguments) -> Self {
         Self {
             seq,
@@ -4740,23 +4789,23 @@ impl crate::read::ReadJson for PydevdAuthorizeRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("pydevdAuthorize")?;
                     seen |= 2u64;
+                    r.tag_str("pydevdAuthorize")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4800,6 +4849,7 @@ impl DumpCellRequest {
         "arguments",
     ];
     /// `DumpCellRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: DumpCellArguments) -> Self {
         Self {
             seq,
@@ -4842,23 +4892,23 @@ impl crate::read::ReadJson for DumpCellRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("dumpCell")?;
                     seen |= 2u64;
+                    r.tag_str("dumpCell")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -4902,6 +4952,7 @@ impl DebugInfoRequest {
         "arguments",
     ];
     /// `DebugInfoRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -4947,20 +4998,20 @@ impl crate::read::ReadJson for DebugInfoRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("debugInfo")?;
                     seen |= 2u64;
+                    r.tag_str("debugInfo")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -5004,6 +5055,7 @@ impl InspectVariablesRequest {
         "arguments",
     ];
     /// `InspectVariablesRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -5049,20 +5101,20 @@ impl crate::read::ReadJson for InspectVariablesRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("inspectVariables")?;
                     seen |= 2u64;
+                    r.tag_str("inspectVariables")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
         Ok(v)
@@ -5106,6 +5158,7 @@ impl RichInspectVariablesRequest {
         "arguments",
     ];
     /// `RichInspectVariablesRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: RichInspectVariablesArguments) -> Self {
         Self {
             seq,
@@ -5148,23 +5201,23 @@ impl crate::read::ReadJson for RichInspectVariablesRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("richInspectVariables")?;
                     seen |= 2u64;
+                    r.tag_str("richInspectVariables")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -5208,6 +5261,7 @@ impl CopyToGlobalsRequest {
         "arguments",
     ];
     /// `CopyToGlobalsRequest` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, arguments: CopyToGlobalsArguments) -> Self {
         Self {
             seq,
@@ -5250,23 +5304,23 @@ impl crate::read::ReadJson for CopyToGlobalsRequest {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("request")?;
                     seen |= 1u64;
+                    r.tag_str("request")
                 }
                 "command" => {
-                    r.tag_str("copyToGlobals")?;
                     seen |= 2u64;
+                    r.tag_str("copyToGlobals")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "arguments" => {
-                    r.field(&mut v.arguments)?;
                     seen |= 8u64;
+                    r.field(&mut v.arguments)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
         Ok(v)
@@ -5317,6 +5371,7 @@ impl CancelResponse {
         "body",
     ];
     /// `CancelResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5373,29 +5428,29 @@ impl crate::read::ReadJson for CancelResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("cancel")?;
                     seen |= 2u64;
+                    r.tag_str("cancel")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -5446,6 +5501,7 @@ impl RunInTerminalResponse {
         "body",
     ];
     /// `RunInTerminalResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: RunInTerminalResponseBody) -> Self {
         Self {
             seq,
@@ -5495,32 +5551,32 @@ impl crate::read::ReadJson for RunInTerminalResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("runInTerminal")?;
                     seen |= 2u64;
+                    r.tag_str("runInTerminal")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -5572,6 +5628,7 @@ impl StartDebuggingResponse {
         "body",
     ];
     /// `StartDebuggingResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5628,29 +5685,29 @@ impl crate::read::ReadJson for StartDebuggingResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("startDebugging")?;
                     seen |= 2u64;
+                    r.tag_str("startDebugging")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -5701,6 +5758,7 @@ impl InitializeResponse {
         "body",
     ];
     /// `InitializeResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5757,29 +5815,29 @@ impl crate::read::ReadJson for InitializeResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("initialize")?;
                     seen |= 2u64;
+                    r.tag_str("initialize")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -5831,6 +5889,7 @@ impl ConfigurationDoneResponse {
         "body",
     ];
     /// `ConfigurationDoneResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5887,29 +5946,29 @@ impl crate::read::ReadJson for ConfigurationDoneResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("configurationDone")?;
                     seen |= 2u64;
+                    r.tag_str("configurationDone")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -5960,6 +6019,7 @@ impl LaunchResponse {
         "body",
     ];
     /// `LaunchResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6016,29 +6076,29 @@ impl crate::read::ReadJson for LaunchResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("launch")?;
                     seen |= 2u64;
+                    r.tag_str("launch")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -6089,6 +6149,7 @@ impl AttachResponse {
         "body",
     ];
     /// `AttachResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6145,29 +6206,29 @@ impl crate::read::ReadJson for AttachResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("attach")?;
                     seen |= 2u64;
+                    r.tag_str("attach")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -6218,6 +6279,7 @@ impl RestartResponse {
         "body",
     ];
     /// `RestartResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6274,29 +6336,29 @@ impl crate::read::ReadJson for RestartResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("restart")?;
                     seen |= 2u64;
+                    r.tag_str("restart")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -6347,6 +6409,7 @@ impl DisconnectResponse {
         "body",
     ];
     /// `DisconnectResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6403,29 +6466,29 @@ impl crate::read::ReadJson for DisconnectResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("disconnect")?;
                     seen |= 2u64;
+                    r.tag_str("disconnect")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -6476,6 +6539,7 @@ impl TerminateResponse {
         "body",
     ];
     /// `TerminateResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6532,29 +6596,29 @@ impl crate::read::ReadJson for TerminateResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("terminate")?;
                     seen |= 2u64;
+                    r.tag_str("terminate")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -6606,6 +6670,7 @@ impl BreakpointLocationsResponse {
         "body",
     ];
     /// `BreakpointLocationsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -6659,32 +6724,32 @@ impl crate::read::ReadJson for BreakpointLocationsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("breakpointLocations")?;
                     seen |= 2u64;
+                    r.tag_str("breakpointLocations")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -6740,6 +6805,7 @@ impl SetBreakpointsResponse {
         "body",
     ];
     /// `SetBreakpointsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: SetBreakpointsResponseBody) -> Self {
         Self {
             seq,
@@ -6789,32 +6855,32 @@ impl crate::read::ReadJson for SetBreakpointsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setBreakpoints")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -6867,6 +6933,7 @@ impl SetFunctionBreakpointsResponse {
         "body",
     ];
     /// `SetFunctionBreakpointsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -6920,32 +6987,32 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setFunctionBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setFunctionBreakpoints")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -7001,6 +7068,7 @@ impl SetExceptionBreakpointsResponse {
         "body",
     ];
     /// `SetExceptionBreakpointsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -7057,29 +7125,29 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setExceptionBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setExceptionBreakpoints")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -7132,6 +7200,7 @@ impl DataBreakpointInfoResponse {
         "body",
     ];
     /// `DataBreakpointInfoResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7185,32 +7254,32 @@ impl crate::read::ReadJson for DataBreakpointInfoResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("dataBreakpointInfo")?;
                     seen |= 2u64;
+                    r.tag_str("dataBreakpointInfo")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -7263,6 +7332,7 @@ impl SetDataBreakpointsResponse {
         "body",
     ];
     /// `SetDataBreakpointsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7316,32 +7386,32 @@ impl crate::read::ReadJson for SetDataBreakpointsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setDataBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setDataBreakpoints")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -7393,6 +7463,7 @@ impl SetInstructionBreakpointsResponse {
         "body",
     ];
     /// `SetInstructionBreakpointsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7446,32 +7517,32 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setInstructionBreakpoints")?;
                     seen |= 2u64;
+                    r.tag_str("setInstructionBreakpoints")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -7524,6 +7595,7 @@ impl ContinueResponse {
         "body",
     ];
     /// `ContinueResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: ContinueResponseBody) -> Self {
         Self {
             seq,
@@ -7573,32 +7645,32 @@ impl crate::read::ReadJson for ContinueResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("continue")?;
                     seen |= 2u64;
+                    r.tag_str("continue")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -7650,6 +7722,7 @@ impl NextResponse {
         "body",
     ];
     /// `NextResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -7706,29 +7779,29 @@ impl crate::read::ReadJson for NextResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("next")?;
                     seen |= 2u64;
+                    r.tag_str("next")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -7779,6 +7852,7 @@ impl StepInResponse {
         "body",
     ];
     /// `StepInResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -7835,29 +7909,29 @@ impl crate::read::ReadJson for StepInResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("stepIn")?;
                     seen |= 2u64;
+                    r.tag_str("stepIn")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -7908,6 +7982,7 @@ impl StepOutResponse {
         "body",
     ];
     /// `StepOutResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -7964,29 +8039,29 @@ impl crate::read::ReadJson for StepOutResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("stepOut")?;
                     seen |= 2u64;
+                    r.tag_str("stepOut")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -8037,6 +8112,7 @@ impl StepBackResponse {
         "body",
     ];
     /// `StepBackResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8093,29 +8169,29 @@ impl crate::read::ReadJson for StepBackResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("stepBack")?;
                     seen |= 2u64;
+                    r.tag_str("stepBack")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -8166,6 +8242,7 @@ impl ReverseContinueResponse {
         "body",
     ];
     /// `ReverseContinueResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8222,29 +8299,29 @@ impl crate::read::ReadJson for ReverseContinueResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("reverseContinue")?;
                     seen |= 2u64;
+                    r.tag_str("reverseContinue")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -8295,6 +8372,7 @@ impl RestartFrameResponse {
         "body",
     ];
     /// `RestartFrameResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8351,29 +8429,29 @@ impl crate::read::ReadJson for RestartFrameResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("restartFrame")?;
                     seen |= 2u64;
+                    r.tag_str("restartFrame")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -8424,6 +8502,7 @@ impl GotoResponse {
         "body",
     ];
     /// `GotoResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8480,29 +8559,29 @@ impl crate::read::ReadJson for GotoResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("goto")?;
                     seen |= 2u64;
+                    r.tag_str("goto")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -8553,6 +8632,7 @@ impl PauseResponse {
         "body",
     ];
     /// `PauseResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8609,29 +8689,29 @@ impl crate::read::ReadJson for PauseResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("pause")?;
                     seen |= 2u64;
+                    r.tag_str("pause")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -8682,6 +8762,7 @@ impl StackTraceResponse {
         "body",
     ];
     /// `StackTraceResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: StackTraceResponseBody) -> Self {
         Self {
             seq,
@@ -8731,32 +8812,32 @@ impl crate::read::ReadJson for StackTraceResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("stackTrace")?;
                     seen |= 2u64;
+                    r.tag_str("stackTrace")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -8808,6 +8889,7 @@ impl ScopesResponse {
         "body",
     ];
     /// `ScopesResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: ScopesResponseBody) -> Self {
         Self {
             seq,
@@ -8857,32 +8939,32 @@ impl crate::read::ReadJson for ScopesResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("scopes")?;
                     seen |= 2u64;
+                    r.tag_str("scopes")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -8934,6 +9016,7 @@ impl VariablesResponse {
         "body",
     ];
     /// `VariablesResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: VariablesResponseBody) -> Self {
         Self {
             seq,
@@ -8983,32 +9066,32 @@ impl crate::read::ReadJson for VariablesResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("variables")?;
                     seen |= 2u64;
+                    r.tag_str("variables")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9060,6 +9143,7 @@ impl SetVariableResponse {
         "body",
     ];
     /// `SetVariableResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: SetVariableResponseBody) -> Self {
         Self {
             seq,
@@ -9109,32 +9193,32 @@ impl crate::read::ReadJson for SetVariableResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setVariable")?;
                     seen |= 2u64;
+                    r.tag_str("setVariable")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9186,6 +9270,7 @@ impl SourceResponse {
         "body",
     ];
     /// `SourceResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: SourceResponseBody) -> Self {
         Self {
             seq,
@@ -9235,32 +9320,32 @@ impl crate::read::ReadJson for SourceResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("source")?;
                     seen |= 2u64;
+                    r.tag_str("source")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9312,6 +9397,7 @@ impl ThreadsResponse {
         "body",
     ];
     /// `ThreadsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: ThreadsResponseBody) -> Self {
         Self {
             seq,
@@ -9361,32 +9447,32 @@ impl crate::read::ReadJson for ThreadsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("threads")?;
                     seen |= 2u64;
+                    r.tag_str("threads")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9438,6 +9524,7 @@ impl TerminateThreadsResponse {
         "body",
     ];
     /// `TerminateThreadsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -9494,29 +9581,29 @@ impl crate::read::ReadJson for TerminateThreadsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("terminateThreads")?;
                     seen |= 2u64;
+                    r.tag_str("terminateThreads")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -9567,6 +9654,7 @@ impl ModulesResponse {
         "body",
     ];
     /// `ModulesResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: ModulesResponseBody) -> Self {
         Self {
             seq,
@@ -9616,32 +9704,32 @@ impl crate::read::ReadJson for ModulesResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("modules")?;
                     seen |= 2u64;
+                    r.tag_str("modules")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9693,6 +9781,7 @@ impl LoadedSourcesResponse {
         "body",
     ];
     /// `LoadedSourcesResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: LoadedSourcesResponseBody) -> Self {
         Self {
             seq,
@@ -9742,32 +9831,32 @@ impl crate::read::ReadJson for LoadedSourcesResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("loadedSources")?;
                     seen |= 2u64;
+                    r.tag_str("loadedSources")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9819,6 +9908,7 @@ impl EvaluateResponse {
         "body",
     ];
     /// `EvaluateResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: EvaluateResponseBody) -> Self {
         Self {
             seq,
@@ -9868,32 +9958,32 @@ impl crate::read::ReadJson for EvaluateResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("evaluate")?;
                     seen |= 2u64;
+                    r.tag_str("evaluate")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -9945,6 +10035,7 @@ impl SetExpressionResponse {
         "body",
     ];
     /// `SetExpressionResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: SetExpressionResponseBody) -> Self {
         Self {
             seq,
@@ -9994,32 +10085,32 @@ impl crate::read::ReadJson for SetExpressionResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setExpression")?;
                     seen |= 2u64;
+                    r.tag_str("setExpression")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -10071,6 +10162,7 @@ impl StepInTargetsResponse {
         "body",
     ];
     /// `StepInTargetsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: StepInTargetsResponseBody) -> Self {
         Self {
             seq,
@@ -10120,32 +10212,32 @@ impl crate::read::ReadJson for StepInTargetsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("stepInTargets")?;
                     seen |= 2u64;
+                    r.tag_str("stepInTargets")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -10197,6 +10289,7 @@ impl GotoTargetsResponse {
         "body",
     ];
     /// `GotoTargetsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: GotoTargetsResponseBody) -> Self {
         Self {
             seq,
@@ -10246,32 +10339,32 @@ impl crate::read::ReadJson for GotoTargetsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("gotoTargets")?;
                     seen |= 2u64;
+                    r.tag_str("gotoTargets")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -10323,6 +10416,7 @@ impl CompletionsResponse {
         "body",
     ];
     /// `CompletionsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: CompletionsResponseBody) -> Self {
         Self {
             seq,
@@ -10372,32 +10466,32 @@ impl crate::read::ReadJson for CompletionsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("completions")?;
                     seen |= 2u64;
+                    r.tag_str("completions")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -10449,6 +10543,7 @@ impl ExceptionInfoResponse {
         "body",
     ];
     /// `ExceptionInfoResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: ExceptionInfoResponseBody) -> Self {
         Self {
             seq,
@@ -10498,32 +10593,32 @@ impl crate::read::ReadJson for ExceptionInfoResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("exceptionInfo")?;
                     seen |= 2u64;
+                    r.tag_str("exceptionInfo")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -10575,6 +10670,7 @@ impl ReadMemoryResponse {
         "body",
     ];
     /// `ReadMemoryResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -10631,29 +10727,29 @@ impl crate::read::ReadJson for ReadMemoryResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("readMemory")?;
                     seen |= 2u64;
+                    r.tag_str("readMemory")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -10705,6 +10801,7 @@ impl WriteMemoryResponse {
         "body",
     ];
     /// `WriteMemoryResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -10761,29 +10858,29 @@ impl crate::read::ReadJson for WriteMemoryResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("writeMemory")?;
                     seen |= 2u64;
+                    r.tag_str("writeMemory")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -10835,6 +10932,7 @@ impl DisassembleResponse {
         "body",
     ];
     /// `DisassembleResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -10891,29 +10989,29 @@ impl crate::read::ReadJson for DisassembleResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("disassemble")?;
                     seen |= 2u64;
+                    r.tag_str("disassemble")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -10965,6 +11063,7 @@ impl LocationsResponse {
         "body",
     ];
     /// `LocationsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -11021,29 +11120,29 @@ impl crate::read::ReadJson for LocationsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("locations")?;
                     seen |= 2u64;
+                    r.tag_str("locations")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -11097,6 +11196,7 @@ impl SetDebuggerPropertyResponse {
         "body",
     ];
     /// `SetDebuggerPropertyResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -11157,29 +11257,29 @@ impl crate::read::ReadJson for SetDebuggerPropertyResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setDebuggerProperty")?;
                     seen |= 2u64;
+                    r.tag_str("setDebuggerProperty")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -11233,6 +11333,7 @@ impl SetPydevdSourceMapResponse {
         "body",
     ];
     /// `SetPydevdSourceMapResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -11293,29 +11394,29 @@ impl crate::read::ReadJson for SetPydevdSourceMapResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("setPydevdSourceMap")?;
                     seen |= 2u64;
+                    r.tag_str("setPydevdSourceMap")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
         Ok(v)
@@ -11369,6 +11470,7 @@ impl PydevdSystemInfoResponse {
         "body",
     ];
     /// `PydevdSystemInfoResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: PydevdSystemInfoResponseBody) -> Self {
         Self {
             seq,
@@ -11422,32 +11524,32 @@ impl crate::read::ReadJson for PydevdSystemInfoResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("pydevdSystemInfo")?;
                     seen |= 2u64;
+                    r.tag_str("pydevdSystemInfo")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -11502,6 +11604,7 @@ impl PydevdAuthorizeResponse {
         "body",
     ];
     /// `PydevdAuthorizeResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: PydevdAuthorizeResponseBody) -> Self {
         Self {
             seq,
@@ -11555,32 +11658,32 @@ impl crate::read::ReadJson for PydevdAuthorizeResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("pydevdAuthorize")?;
                     seen |= 2u64;
+                    r.tag_str("pydevdAuthorize")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -11635,6 +11738,7 @@ impl DumpCellResponse {
         "body",
     ];
     /// `DumpCellResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: DumpCellResponseBody) -> Self {
         Self {
             seq,
@@ -11688,32 +11792,32 @@ impl crate::read::ReadJson for DumpCellResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("dumpCell")?;
                     seen |= 2u64;
+                    r.tag_str("dumpCell")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -11768,6 +11872,7 @@ impl DebugInfoResponse {
         "body",
     ];
     /// `DebugInfoResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: DebugInfoResponseBody) -> Self {
         Self {
             seq,
@@ -11821,32 +11926,32 @@ impl crate::read::ReadJson for DebugInfoResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("debugInfo")?;
                     seen |= 2u64;
+                    r.tag_str("debugInfo")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -11901,6 +12006,7 @@ impl InspectVariablesResponse {
         "body",
     ];
     /// `InspectVariablesResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: InspectVariablesResponseBody) -> Self {
         Self {
             seq,
@@ -11954,32 +12060,32 @@ impl crate::read::ReadJson for InspectVariablesResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("inspectVariables")?;
                     seen |= 2u64;
+                    r.tag_str("inspectVariables")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -12034,6 +12140,7 @@ impl RichInspectVariablesResponse {
         "body",
     ];
     /// `RichInspectVariablesResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -12091,32 +12198,32 @@ impl crate::read::ReadJson for RichInspectVariablesResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("richInspectVariables")?;
                     seen |= 2u64;
+                    r.tag_str("richInspectVariables")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -12172,6 +12279,7 @@ impl CopyToGlobalsResponse {
         "body",
     ];
     /// `CopyToGlobalsResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, body: CopyToGlobalsResponseBody) -> Self {
         Self {
             seq,
@@ -12225,32 +12333,32 @@ impl crate::read::ReadJson for CopyToGlobalsResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "command" => {
-                    r.tag_str("copyToGlobals")?;
                     seen |= 2u64;
+                    r.tag_str("copyToGlobals")
                 }
                 "success" => {
-                    r.tag_bool(true)?;
                     seen |= 4u64;
+                    r.tag_bool(true)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 16u64;
+                    r.field(&mut v.request_seq)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 32u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
         Ok(v)
@@ -12297,6 +12405,7 @@ impl InitializedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `InitializedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -12338,20 +12447,20 @@ impl crate::read::ReadJson for InitializedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("initialized")?;
                     seen |= 2u64;
+                    r.tag_str("initialized")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq"])?;
         Ok(v)
@@ -12387,6 +12496,7 @@ impl StoppedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `StoppedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: StoppedEventBody) -> Self {
         Self {
             seq,
@@ -12425,23 +12535,23 @@ impl crate::read::ReadJson for StoppedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("stopped")?;
                     seen |= 2u64;
+                    r.tag_str("stopped")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -12479,6 +12589,7 @@ impl ContinuedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ContinuedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ContinuedEventBody) -> Self {
         Self {
             seq,
@@ -12517,23 +12628,23 @@ impl crate::read::ReadJson for ContinuedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("continued")?;
                     seen |= 2u64;
+                    r.tag_str("continued")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -12569,6 +12680,7 @@ impl ExitedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ExitedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ExitedEventBody) -> Self {
         Self {
             seq,
@@ -12607,23 +12719,23 @@ impl crate::read::ReadJson for ExitedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("exited")?;
                     seen |= 2u64;
+                    r.tag_str("exited")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -12659,6 +12771,7 @@ impl TerminatedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `TerminatedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -12700,20 +12813,20 @@ impl crate::read::ReadJson for TerminatedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("terminated")?;
                     seen |= 2u64;
+                    r.tag_str("terminated")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq"])?;
         Ok(v)
@@ -12749,6 +12862,7 @@ impl ThreadEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ThreadEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ThreadEventBody) -> Self {
         Self {
             seq,
@@ -12787,23 +12901,23 @@ impl crate::read::ReadJson for ThreadEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("thread")?;
                     seen |= 2u64;
+                    r.tag_str("thread")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -12839,6 +12953,7 @@ impl OutputEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `OutputEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: OutputEventBody) -> Self {
         Self {
             seq,
@@ -12877,23 +12992,23 @@ impl crate::read::ReadJson for OutputEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("output")?;
                     seen |= 2u64;
+                    r.tag_str("output")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -12929,6 +13044,7 @@ impl BreakpointEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `BreakpointEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: BreakpointEventBody) -> Self {
         Self {
             seq,
@@ -12967,23 +13083,23 @@ impl crate::read::ReadJson for BreakpointEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("breakpoint")?;
                     seen |= 2u64;
+                    r.tag_str("breakpoint")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13019,6 +13135,7 @@ impl ModuleEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ModuleEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ModuleEventBody) -> Self {
         Self {
             seq,
@@ -13057,23 +13174,23 @@ impl crate::read::ReadJson for ModuleEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("module")?;
                     seen |= 2u64;
+                    r.tag_str("module")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13109,6 +13226,7 @@ impl LoadedSourceEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `LoadedSourceEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: LoadedSourceEventBody) -> Self {
         Self {
             seq,
@@ -13147,23 +13265,23 @@ impl crate::read::ReadJson for LoadedSourceEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("loadedSource")?;
                     seen |= 2u64;
+                    r.tag_str("loadedSource")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13199,6 +13317,7 @@ impl ProcessEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ProcessEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ProcessEventBody) -> Self {
         Self {
             seq,
@@ -13237,23 +13356,23 @@ impl crate::read::ReadJson for ProcessEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("process")?;
                     seen |= 2u64;
+                    r.tag_str("process")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13292,6 +13411,7 @@ impl CapabilitiesEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `CapabilitiesEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: CapabilitiesEventBody) -> Self {
         Self {
             seq,
@@ -13330,23 +13450,23 @@ impl crate::read::ReadJson for CapabilitiesEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("capabilities")?;
                     seen |= 2u64;
+                    r.tag_str("capabilities")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13384,6 +13504,7 @@ impl ProgressStartEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ProgressStartEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ProgressStartEventBody) -> Self {
         Self {
             seq,
@@ -13422,23 +13543,23 @@ impl crate::read::ReadJson for ProgressStartEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("progressStart")?;
                     seen |= 2u64;
+                    r.tag_str("progressStart")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13476,6 +13597,7 @@ impl ProgressUpdateEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ProgressUpdateEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ProgressUpdateEventBody) -> Self {
         Self {
             seq,
@@ -13514,23 +13636,23 @@ impl crate::read::ReadJson for ProgressUpdateEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("progressUpdate")?;
                     seen |= 2u64;
+                    r.tag_str("progressUpdate")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13567,6 +13689,7 @@ impl ProgressEndEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `ProgressEndEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: ProgressEndEventBody) -> Self {
         Self {
             seq,
@@ -13605,23 +13728,23 @@ impl crate::read::ReadJson for ProgressEndEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("progressEnd")?;
                     seen |= 2u64;
+                    r.tag_str("progressEnd")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13659,6 +13782,7 @@ impl InvalidatedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `InvalidatedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: InvalidatedEventBody) -> Self {
         Self {
             seq,
@@ -13697,23 +13821,23 @@ impl crate::read::ReadJson for InvalidatedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("invalidated")?;
                     seen |= 2u64;
+                    r.tag_str("invalidated")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13751,6 +13875,7 @@ impl MemoryEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `MemoryEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, body: MemoryEventBody) -> Self {
         Self {
             seq,
@@ -13789,23 +13914,23 @@ impl crate::read::ReadJson for MemoryEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("memory")?;
                     seen |= 2u64;
+                    r.tag_str("memory")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "body" => {
-                    r.field(&mut v.body)?;
                     seen |= 8u64;
+                    r.field(&mut v.body)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
         Ok(v)
@@ -13843,6 +13968,7 @@ impl PydevdInputRequestedEvent {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
     /// `PydevdInputRequestedEvent` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -13888,20 +14014,20 @@ impl crate::read::ReadJson for PydevdInputRequestedEvent {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("event")?;
                     seen |= 1u64;
+                    r.tag_str("event")
                 }
                 "event" => {
-                    r.tag_str("pydevdInputRequested")?;
                     seen |= 2u64;
+                    r.tag_str("pydevdInputRequested")
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
-                "body" => r.present(&mut v.body)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "body" => r.present(&mut v.body),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "event", "seq"])?;
         Ok(v)
@@ -13953,6 +14079,7 @@ impl ErrorResponse {
         "body",
     ];
     /// `ErrorResponse` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(seq: i32, request_seq: i32, command: impl Into<String>) -> Self {
         Self {
             seq,
@@ -14010,29 +14137,29 @@ impl crate::read::ReadJson for ErrorResponse {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
-                    r.tag_str("response")?;
                     seen |= 1u64;
+                    r.tag_str("response")
                 }
                 "success" => {
-                    r.tag_bool(false)?;
                     seen |= 2u64;
+                    r.tag_bool(false)
                 }
                 "seq" => {
-                    r.field(&mut v.seq)?;
                     seen |= 4u64;
+                    r.field(&mut v.seq)
                 }
                 "request_seq" => {
-                    r.field(&mut v.request_seq)?;
                     seen |= 8u64;
+                    r.field(&mut v.request_seq)
                 }
                 "command" => {
-                    r.field(&mut v.command)?;
                     seen |= 16u64;
+                    r.field(&mut v.command)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "body" => r.optional(&mut v.body, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["type", "success", "seq", "request_seq", "command"])?;
         Ok(v)

@@ -28,6 +28,7 @@ impl CancelArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["requestId", "progressId"];
     /// `CancelArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -73,10 +74,10 @@ impl crate::read::ReadJson for CancelArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "requestId" => r.optional(key, &mut v.request_id, &mut v.extra)?,
-                "progressId" => r.optional(key, &mut v.progress_id, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "requestId" => r.optional(&mut v.request_id, &mut v.extra),
+                "progressId" => r.optional(&mut v.progress_id, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -127,6 +128,7 @@ impl RunInTerminalRequestArguments {
         "argsCanBeInterpretedByShell",
     ];
     /// `RunInTerminalRequestArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(cwd: impl Into<String>, args: Vec<String>) -> Self {
         Self {
             cwd: cwd.into(),
@@ -203,26 +205,22 @@ impl crate::read::ReadJson for RunInTerminalRequestArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "kind" => r.optional(key, &mut v.kind, &mut v.extra)?,
-                "title" => r.optional(key, &mut v.title, &mut v.extra)?,
+                "kind" => r.optional(&mut v.kind, &mut v.extra),
+                "title" => r.optional(&mut v.title, &mut v.extra),
                 "cwd" => {
-                    r.field(&mut v.cwd)?;
                     seen |= 1u64;
+                    r.field(&mut v.cwd)
                 }
                 "args" => {
-                    r.field(&mut v.args)?;
                     seen |= 2u64;
+                    r.field(&mut v.args)
                 }
-                "env" => r.optional(key, &mut v.env, &mut v.extra)?,
+                "env" => r.optional(&mut v.env, &mut v.extra),
                 "argsCanBeInterpretedByShell" => {
-                    r.optional(
-                        key,
-                        &mut v.args_can_be_interpreted_by_shell,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.args_can_be_interpreted_by_shell, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["cwd", "args"])?;
         Ok(v)
@@ -266,6 +264,7 @@ impl StartDebuggingRequestArguments {
         "request",
     ];
     /// `StartDebuggingRequestArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         configuration: serde_json::Map<String, serde_json::Value>,
         request: StartDebuggingRequestArgumentsRequest,
@@ -316,18 +315,18 @@ impl crate::read::ReadJson for StartDebuggingRequestArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "configuration" => {
-                    r.field(&mut v.configuration)?;
                     seen |= 1u64;
+                    r.field(&mut v.configuration)
                 }
                 "outputPresentation" => {
-                    r.optional(key, &mut v.output_presentation, &mut v.extra)?
+                    r.optional(&mut v.output_presentation, &mut v.extra)
                 }
                 "request" => {
-                    r.field(&mut v.request)?;
                     seen |= 2u64;
+                    r.field(&mut v.request)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["configuration", "request"])?;
         Ok(v)
@@ -445,6 +444,7 @@ impl InitializeRequestArguments {
         "supportsANSIStyling",
     ];
     /// `InitializeRequestArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(adapter_id: impl Into<String>) -> Self {
         Self {
             adapter_id: adapter_id.into(),
@@ -640,62 +640,51 @@ impl crate::read::ReadJson for InitializeRequestArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "clientID" => r.optional(key, &mut v.client_id, &mut v.extra)?,
-                "clientName" => r.optional(key, &mut v.client_name, &mut v.extra)?,
+                "clientID" => r.optional(&mut v.client_id, &mut v.extra),
+                "clientName" => r.optional(&mut v.client_name, &mut v.extra),
                 "adapterID" => {
-                    r.field(&mut v.adapter_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.adapter_id)
                 }
-                "locale" => r.optional(key, &mut v.locale, &mut v.extra)?,
-                "linesStartAt1" => r.optional(key, &mut v.lines_start_at1, &mut v.extra)?,
-                "columnsStartAt1" => {
-                    r.optional(key, &mut v.columns_start_at1, &mut v.extra)?
-                }
-                "pathFormat" => r.optional(key, &mut v.path_format, &mut v.extra)?,
+                "locale" => r.optional(&mut v.locale, &mut v.extra),
+                "linesStartAt1" => r.optional(&mut v.lines_start_at1, &mut v.extra),
+                "columnsStartAt1" => r.optional(&mut v.columns_start_at1, &mut v.extra),
+                "pathFormat" => r.optional(&mut v.path_format, &mut v.extra),
                 "supportsVariableType" => {
-                    r.optional(key, &mut v.supports_variable_type, &mut v.extra)?
+                    r.optional(&mut v.supports_variable_type, &mut v.extra)
                 }
                 "supportsVariablePaging" => {
-                    r.optional(key, &mut v.supports_variable_paging, &mut v.extra)?
+                    r.optional(&mut v.supports_variable_paging, &mut v.extra)
                 }
                 "supportsRunInTerminalRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_run_in_terminal_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_run_in_terminal_request, &mut v.extra)
                 }
                 "supportsMemoryReferences" => {
-                    r.optional(key, &mut v.supports_memory_references, &mut v.extra)?
+                    r.optional(&mut v.supports_memory_references, &mut v.extra)
                 }
                 "supportsProgressReporting" => {
-                    r.optional(key, &mut v.supports_progress_reporting, &mut v.extra)?
+                    r.optional(&mut v.supports_progress_reporting, &mut v.extra)
                 }
                 "supportsInvalidatedEvent" => {
-                    r.optional(key, &mut v.supports_invalidated_event, &mut v.extra)?
+                    r.optional(&mut v.supports_invalidated_event, &mut v.extra)
                 }
                 "supportsMemoryEvent" => {
-                    r.optional(key, &mut v.supports_memory_event, &mut v.extra)?
+                    r.optional(&mut v.supports_memory_event, &mut v.extra)
                 }
                 "supportsArgsCanBeInterpretedByShell" => {
                     r.optional(
-                        key,
                         &mut v.supports_args_can_be_interpreted_by_shell,
                         &mut v.extra,
-                    )?
+                    )
                 }
                 "supportsStartDebuggingRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_start_debugging_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_start_debugging_request, &mut v.extra)
                 }
                 "supportsANSIStyling" => {
-                    r.optional(key, &mut v.supports_ansistyling, &mut v.extra)?
+                    r.optional(&mut v.supports_ansistyling, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["adapterID"])?;
         Ok(v)
@@ -726,6 +715,7 @@ impl ConfigurationDoneArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
     /// `ConfigurationDoneArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -752,8 +742,8 @@ impl crate::read::ReadJson for ConfigurationDoneArguments {
         let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
-        while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut v.extra)?;
+        while r.next_key(&mut first)?.is_some() {
+            r.extra(&mut v.extra)?;
         }
         Ok(v)
     }
@@ -792,6 +782,7 @@ impl LaunchRequestArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["noDebug", "__restart"];
     /// `LaunchRequestArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -836,10 +827,10 @@ impl crate::read::ReadJson for LaunchRequestArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "noDebug" => r.optional(key, &mut v.no_debug, &mut v.extra)?,
-                "__restart" => r.present(&mut v.restart)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "noDebug" => r.optional(&mut v.no_debug, &mut v.extra),
+                "__restart" => r.present(&mut v.restart),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -874,6 +865,7 @@ impl AttachRequestArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["__restart"];
     /// `AttachRequestArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -910,9 +902,9 @@ impl crate::read::ReadJson for AttachRequestArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "__restart" => r.present(&mut v.restart)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "__restart" => r.present(&mut v.restart),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -943,6 +935,7 @@ impl RestartArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["arguments"];
     /// `RestartArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -979,9 +972,9 @@ impl crate::read::ReadJson for RestartArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "arguments" => r.optional(&mut v.arguments, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -1029,6 +1022,7 @@ impl DisconnectArguments {
         "suspendDebuggee",
     ];
     /// `DisconnectArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1083,15 +1077,13 @@ impl crate::read::ReadJson for DisconnectArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.optional(key, &mut v.restart, &mut v.extra)?,
+                "restart" => r.optional(&mut v.restart, &mut v.extra),
                 "terminateDebuggee" => {
-                    r.optional(key, &mut v.terminate_debuggee, &mut v.extra)?
+                    r.optional(&mut v.terminate_debuggee, &mut v.extra)
                 }
-                "suspendDebuggee" => {
-                    r.optional(key, &mut v.suspend_debuggee, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "suspendDebuggee" => r.optional(&mut v.suspend_debuggee, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -1122,6 +1114,7 @@ impl TerminateArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["restart"];
     /// `TerminateArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1158,9 +1151,9 @@ impl crate::read::ReadJson for TerminateArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.optional(key, &mut v.restart, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "restart" => r.optional(&mut v.restart, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -1209,6 +1202,7 @@ impl BreakpointLocationsArguments {
         "endColumn",
     ];
     /// `BreakpointLocationsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source: Source, line: u64) -> Self {
         Self {
             source,
@@ -1271,18 +1265,18 @@ impl crate::read::ReadJson for BreakpointLocationsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 1u64;
+                    r.field(&mut v.source)
                 }
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 2u64;
+                    r.field(&mut v.line)
                 }
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["source", "line"])?;
         Ok(v)
@@ -1332,6 +1326,7 @@ impl SetBreakpointsArguments {
         "sourceModified",
     ];
     /// `SetBreakpointsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source: Source) -> Self {
         Self {
             source,
@@ -1392,16 +1387,14 @@ impl crate::read::ReadJson for SetBreakpointsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 1u64;
+                    r.field(&mut v.source)
                 }
-                "breakpoints" => r.optional(key, &mut v.breakpoints, &mut v.extra)?,
-                "lines" => r.optional(key, &mut v.lines, &mut v.extra)?,
-                "sourceModified" => {
-                    r.optional(key, &mut v.source_modified, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "breakpoints" => r.optional(&mut v.breakpoints, &mut v.extra),
+                "lines" => r.optional(&mut v.lines, &mut v.extra),
+                "sourceModified" => r.optional(&mut v.source_modified, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["source"])?;
         Ok(v)
@@ -1436,6 +1429,7 @@ impl SetFunctionBreakpointsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetFunctionBreakpointsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<FunctionBreakpoint>) -> Self {
         Self {
             breakpoints,
@@ -1470,11 +1464,11 @@ impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -1520,6 +1514,7 @@ impl SetExceptionBreakpointsArguments {
         "exceptionOptions",
     ];
     /// `SetExceptionBreakpointsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(filters: Vec<String>) -> Self {
         Self {
             filters,
@@ -1571,15 +1566,13 @@ impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "filters" => {
-                    r.field(&mut v.filters)?;
                     seen |= 1u64;
+                    r.field(&mut v.filters)
                 }
-                "filterOptions" => r.optional(key, &mut v.filter_options, &mut v.extra)?,
-                "exceptionOptions" => {
-                    r.optional(key, &mut v.exception_options, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "filterOptions" => r.optional(&mut v.filter_options, &mut v.extra),
+                "exceptionOptions" => r.optional(&mut v.exception_options, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["filters"])?;
         Ok(v)
@@ -1643,6 +1636,7 @@ impl DataBreakpointInfoArguments {
         "mode",
     ];
     /// `DataBreakpointInfoArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -1721,18 +1715,18 @@ impl crate::read::ReadJson for DataBreakpointInfoArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                    r.optional(&mut v.variables_reference, &mut v.extra)
                 }
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 1u64;
+                    r.field(&mut v.name)
                 }
-                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
-                "bytes" => r.optional(key, &mut v.bytes, &mut v.extra)?,
-                "asAddress" => r.optional(key, &mut v.as_address, &mut v.extra)?,
-                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "frameId" => r.optional(&mut v.frame_id, &mut v.extra),
+                "bytes" => r.optional(&mut v.bytes, &mut v.extra),
+                "asAddress" => r.optional(&mut v.as_address, &mut v.extra),
+                "mode" => r.optional(&mut v.mode, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["name"])?;
         Ok(v)
@@ -1765,6 +1759,7 @@ impl SetDataBreakpointsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetDataBreakpointsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<DataBreakpoint>) -> Self {
         Self {
             breakpoints,
@@ -1799,11 +1794,11 @@ impl crate::read::ReadJson for SetDataBreakpointsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -1836,6 +1831,7 @@ impl SetInstructionBreakpointsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetInstructionBreakpointsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<InstructionBreakpoint>) -> Self {
         Self {
             breakpoints,
@@ -1870,11 +1866,11 @@ impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -1913,6 +1909,7 @@ impl ContinueArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "singleThread"];
     /// `ContinueArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -1955,12 +1952,12 @@ impl crate::read::ReadJson for ContinueArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "singleThread" => r.optional(&mut v.single_thread, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2004,6 +2001,7 @@ impl NextArguments {
         "granularity",
     ];
     /// `NextArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2055,13 +2053,13 @@ impl crate::read::ReadJson for NextArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
-                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "singleThread" => r.optional(&mut v.single_thread, &mut v.extra),
+                "granularity" => r.optional(&mut v.granularity, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2111,6 +2109,7 @@ impl StepInArguments {
         "granularity",
     ];
     /// `StepInArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2171,14 +2170,14 @@ impl crate::read::ReadJson for StepInArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
-                "targetId" => r.optional(key, &mut v.target_id, &mut v.extra)?,
-                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "singleThread" => r.optional(&mut v.single_thread, &mut v.extra),
+                "targetId" => r.optional(&mut v.target_id, &mut v.extra),
+                "granularity" => r.optional(&mut v.granularity, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2223,6 +2222,7 @@ impl StepOutArguments {
         "granularity",
     ];
     /// `StepOutArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2274,13 +2274,13 @@ impl crate::read::ReadJson for StepOutArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
-                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "singleThread" => r.optional(&mut v.single_thread, &mut v.extra),
+                "granularity" => r.optional(&mut v.granularity, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2325,6 +2325,7 @@ impl StepBackArguments {
         "granularity",
     ];
     /// `StepBackArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2376,13 +2377,13 @@ impl crate::read::ReadJson for StepBackArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
-                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "singleThread" => r.optional(&mut v.single_thread, &mut v.extra),
+                "granularity" => r.optional(&mut v.granularity, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2421,6 +2422,7 @@ impl ReverseContinueArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "singleThread"];
     /// `ReverseContinueArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2463,12 +2465,12 @@ impl crate::read::ReadJson for ReverseContinueArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "singleThread" => r.optional(&mut v.single_thread, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2502,6 +2504,7 @@ impl RestartFrameArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId"];
     /// `RestartFrameArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(frame_id: i32) -> Self {
         Self {
             frame_id,
@@ -2536,11 +2539,11 @@ impl crate::read::ReadJson for RestartFrameArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "frameId" => {
-                    r.field(&mut v.frame_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.frame_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["frameId"])?;
         Ok(v)
@@ -2578,6 +2581,7 @@ impl GotoArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "targetId"];
     /// `GotoArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32, target_id: i32) -> Self {
         Self {
             thread_id,
@@ -2614,15 +2618,15 @@ impl crate::read::ReadJson for GotoArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
                 "targetId" => {
-                    r.field(&mut v.target_id)?;
                     seen |= 2u64;
+                    r.field(&mut v.target_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId", "targetId"])?;
         Ok(v)
@@ -2656,6 +2660,7 @@ impl PauseArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId"];
     /// `PauseArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2690,11 +2695,11 @@ impl crate::read::ReadJson for PauseArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2742,6 +2747,7 @@ impl StackTraceArguments {
         "format",
     ];
     /// `StackTraceArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2802,14 +2808,14 @@ impl crate::read::ReadJson for StackTraceArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                "startFrame" => r.optional(key, &mut v.start_frame, &mut v.extra)?,
-                "levels" => r.optional(key, &mut v.levels, &mut v.extra)?,
-                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "startFrame" => r.optional(&mut v.start_frame, &mut v.extra),
+                "levels" => r.optional(&mut v.levels, &mut v.extra),
+                "format" => r.optional(&mut v.format, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -2844,6 +2850,7 @@ impl ScopesArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId"];
     /// `ScopesArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(frame_id: i32) -> Self {
         Self {
             frame_id,
@@ -2878,11 +2885,11 @@ impl crate::read::ReadJson for ScopesArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "frameId" => {
-                    r.field(&mut v.frame_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.frame_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["frameId"])?;
         Ok(v)
@@ -2933,6 +2940,7 @@ impl VariablesArguments {
         "format",
     ];
     /// `VariablesArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(variables_reference: i32) -> Self {
         Self {
             variables_reference,
@@ -3002,15 +3010,15 @@ impl crate::read::ReadJson for VariablesArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    r.field(&mut v.variables_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.variables_reference)
                 }
-                "filter" => r.optional(key, &mut v.filter, &mut v.extra)?,
-                "start" => r.optional(key, &mut v.start, &mut v.extra)?,
-                "count" => r.optional(key, &mut v.count, &mut v.extra)?,
-                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "filter" => r.optional(&mut v.filter, &mut v.extra),
+                "start" => r.optional(&mut v.start, &mut v.extra),
+                "count" => r.optional(&mut v.count, &mut v.extra),
+                "format" => r.optional(&mut v.format, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["variablesReference"])?;
         Ok(v)
@@ -3058,6 +3066,7 @@ impl SetVariableArguments {
         "format",
     ];
     /// `SetVariableArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         variables_reference: i32,
         name: impl Into<String>,
@@ -3108,20 +3117,20 @@ impl crate::read::ReadJson for SetVariableArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    r.field(&mut v.variables_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.variables_reference)
                 }
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 2u64;
+                    r.field(&mut v.name)
                 }
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 4u64;
+                    r.field(&mut v.value)
                 }
-                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "format" => r.optional(&mut v.format, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["variablesReference", "name", "value"])?;
         Ok(v)
@@ -3160,6 +3169,7 @@ impl SourceArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "sourceReference"];
     /// `SourceArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source_reference: i32) -> Self {
         Self {
             source_reference,
@@ -3201,13 +3211,13 @@ impl crate::read::ReadJson for SourceArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "source" => r.optional(&mut v.source, &mut v.extra),
                 "sourceReference" => {
-                    r.field(&mut v.source_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.source_reference)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["sourceReference"])?;
         Ok(v)
@@ -3243,6 +3253,7 @@ impl TerminateThreadsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadIds"];
     /// `TerminateThreadsArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -3279,9 +3290,9 @@ impl crate::read::ReadJson for TerminateThreadsArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadIds" => r.optional(key, &mut v.thread_ids, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "threadIds" => r.optional(&mut v.thread_ids, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -3318,6 +3329,7 @@ impl ModulesArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["startModule", "moduleCount"];
     /// `ModulesArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -3363,10 +3375,10 @@ impl crate::read::ReadJson for ModulesArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "startModule" => r.optional(key, &mut v.start_module, &mut v.extra)?,
-                "moduleCount" => r.optional(key, &mut v.module_count, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "startModule" => r.optional(&mut v.start_module, &mut v.extra),
+                "moduleCount" => r.optional(&mut v.module_count, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -3395,6 +3407,7 @@ impl LoadedSourcesArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
     /// `LoadedSourcesArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -3421,8 +3434,8 @@ impl crate::read::ReadJson for LoadedSourcesArguments {
         let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
-        while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut v.extra)?;
+        while r.next_key(&mut first)?.is_some() {
+            r.extra(&mut v.extra)?;
         }
         Ok(v)
     }
@@ -3478,6 +3491,7 @@ impl EvaluateArguments {
         "format",
     ];
     /// `EvaluateArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(expression: impl Into<String>) -> Self {
         Self {
             expression: expression.into(),
@@ -3565,17 +3579,17 @@ impl crate::read::ReadJson for EvaluateArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "expression" => {
-                    r.field(&mut v.expression)?;
                     seen |= 1u64;
+                    r.field(&mut v.expression)
                 }
-                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
-                "context" => r.optional(key, &mut v.context, &mut v.extra)?,
-                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "frameId" => r.optional(&mut v.frame_id, &mut v.extra),
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "source" => r.optional(&mut v.source, &mut v.extra),
+                "context" => r.optional(&mut v.context, &mut v.extra),
+                "format" => r.optional(&mut v.format, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["expression"])?;
         Ok(v)
@@ -3625,6 +3639,7 @@ impl SetExpressionArguments {
         "format",
     ];
     /// `SetExpressionArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(expression: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             expression: expression.into(),
@@ -3678,17 +3693,17 @@ impl crate::read::ReadJson for SetExpressionArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "expression" => {
-                    r.field(&mut v.expression)?;
                     seen |= 1u64;
+                    r.field(&mut v.expression)
                 }
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 2u64;
+                    r.field(&mut v.value)
                 }
-                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
-                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "frameId" => r.optional(&mut v.frame_id, &mut v.extra),
+                "format" => r.optional(&mut v.format, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["expression", "value"])?;
         Ok(v)
@@ -3723,6 +3738,7 @@ impl StepInTargetsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId"];
     /// `StepInTargetsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(frame_id: i32) -> Self {
         Self {
             frame_id,
@@ -3757,11 +3773,11 @@ impl crate::read::ReadJson for StepInTargetsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "frameId" => {
-                    r.field(&mut v.frame_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.frame_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["frameId"])?;
         Ok(v)
@@ -3797,6 +3813,7 @@ impl GotoTargetsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "line", "column"];
     /// `GotoTargetsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source: Source, line: u64) -> Self {
         Self {
             source,
@@ -3841,16 +3858,16 @@ impl crate::read::ReadJson for GotoTargetsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 1u64;
+                    r.field(&mut v.source)
                 }
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 2u64;
+                    r.field(&mut v.line)
                 }
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["source", "line"])?;
         Ok(v)
@@ -3893,6 +3910,7 @@ impl CompletionsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId", "text", "column", "line"];
     /// `CompletionsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(text: impl Into<String>, column: u64) -> Self {
         Self {
             text: text.into(),
@@ -3945,18 +3963,18 @@ impl crate::read::ReadJson for CompletionsArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "frameId" => r.optional(&mut v.frame_id, &mut v.extra),
                 "text" => {
-                    r.field(&mut v.text)?;
                     seen |= 1u64;
+                    r.field(&mut v.text)
                 }
                 "column" => {
-                    r.field(&mut v.column)?;
                     seen |= 2u64;
+                    r.field(&mut v.column)
                 }
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["text", "column"])?;
         Ok(v)
@@ -3992,6 +4010,7 @@ impl ExceptionInfoArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId"];
     /// `ExceptionInfoArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -4026,11 +4045,11 @@ impl crate::read::ReadJson for ExceptionInfoArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -4072,6 +4091,7 @@ impl ReadMemoryArguments {
         "count",
     ];
     /// `ReadMemoryArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(memory_reference: impl Into<String>, count: u64) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -4116,16 +4136,16 @@ impl crate::read::ReadJson for ReadMemoryArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    r.field(&mut v.memory_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.memory_reference)
                 }
-                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "offset" => r.optional(&mut v.offset, &mut v.extra),
                 "count" => {
-                    r.field(&mut v.count)?;
                     seen |= 2u64;
+                    r.field(&mut v.count)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["memoryReference", "count"])?;
         Ok(v)
@@ -4180,6 +4200,7 @@ impl WriteMemoryArguments {
         "data",
     ];
     /// `WriteMemoryArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(memory_reference: impl Into<String>, data: impl Into<String>) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -4233,17 +4254,17 @@ impl crate::read::ReadJson for WriteMemoryArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    r.field(&mut v.memory_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.memory_reference)
                 }
-                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
-                "allowPartial" => r.optional(key, &mut v.allow_partial, &mut v.extra)?,
+                "offset" => r.optional(&mut v.offset, &mut v.extra),
+                "allowPartial" => r.optional(&mut v.allow_partial, &mut v.extra),
                 "data" => {
-                    r.field(&mut v.data)?;
                     seen |= 2u64;
+                    r.field(&mut v.data)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["memoryReference", "data"])?;
         Ok(v)
@@ -4304,6 +4325,7 @@ impl DisassembleArguments {
         "resolveSymbols",
     ];
     /// `DisassembleArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(memory_reference: impl Into<String>, instruction_count: u32) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -4366,22 +4388,20 @@ impl crate::read::ReadJson for DisassembleArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    r.field(&mut v.memory_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.memory_reference)
                 }
-                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "offset" => r.optional(&mut v.offset, &mut v.extra),
                 "instructionOffset" => {
-                    r.optional(key, &mut v.instruction_offset, &mut v.extra)?
+                    r.optional(&mut v.instruction_offset, &mut v.extra)
                 }
                 "instructionCount" => {
-                    r.field(&mut v.instruction_count)?;
                     seen |= 2u64;
+                    r.field(&mut v.instruction_count)
                 }
-                "resolveSymbols" => {
-                    r.optional(key, &mut v.resolve_symbols, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "resolveSymbols" => r.optional(&mut v.resolve_symbols, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["memoryReference", "instructionCount"])?;
         Ok(v)
@@ -4427,6 +4447,7 @@ impl LocationsArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["locationReference"];
     /// `LocationsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(location_reference: i32) -> Self {
         Self {
             location_reference,
@@ -4461,11 +4482,11 @@ impl crate::read::ReadJson for LocationsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "locationReference" => {
-                    r.field(&mut v.location_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.location_reference)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["locationReference"])?;
         Ok(v)
@@ -4708,6 +4729,7 @@ impl Capabilities {
         "supportsANSIStyling",
     ];
     /// `Capabilities` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -5202,185 +5224,135 @@ impl crate::read::ReadJson for Capabilities {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "supportsConfigurationDoneRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_configuration_done_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_configuration_done_request, &mut v.extra)
                 }
                 "supportsFunctionBreakpoints" => {
-                    r.optional(key, &mut v.supports_function_breakpoints, &mut v.extra)?
+                    r.optional(&mut v.supports_function_breakpoints, &mut v.extra)
                 }
                 "supportsConditionalBreakpoints" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_conditional_breakpoints,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_conditional_breakpoints, &mut v.extra)
                 }
                 "supportsHitConditionalBreakpoints" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_hit_conditional_breakpoints,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_hit_conditional_breakpoints, &mut v.extra)
                 }
                 "supportsEvaluateForHovers" => {
-                    r.optional(key, &mut v.supports_evaluate_for_hovers, &mut v.extra)?
+                    r.optional(&mut v.supports_evaluate_for_hovers, &mut v.extra)
                 }
                 "exceptionBreakpointFilters" => {
-                    r.optional(key, &mut v.exception_breakpoint_filters, &mut v.extra)?
+                    r.optional(&mut v.exception_breakpoint_filters, &mut v.extra)
                 }
-                "supportsStepBack" => {
-                    r.optional(key, &mut v.supports_step_back, &mut v.extra)?
-                }
+                "supportsStepBack" => r.optional(&mut v.supports_step_back, &mut v.extra),
                 "supportsSetVariable" => {
-                    r.optional(key, &mut v.supports_set_variable, &mut v.extra)?
+                    r.optional(&mut v.supports_set_variable, &mut v.extra)
                 }
                 "supportsRestartFrame" => {
-                    r.optional(key, &mut v.supports_restart_frame, &mut v.extra)?
+                    r.optional(&mut v.supports_restart_frame, &mut v.extra)
                 }
                 "supportsGotoTargetsRequest" => {
-                    r.optional(key, &mut v.supports_goto_targets_request, &mut v.extra)?
+                    r.optional(&mut v.supports_goto_targets_request, &mut v.extra)
                 }
                 "supportsStepInTargetsRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_step_in_targets_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_step_in_targets_request, &mut v.extra)
                 }
                 "supportsCompletionsRequest" => {
-                    r.optional(key, &mut v.supports_completions_request, &mut v.extra)?
+                    r.optional(&mut v.supports_completions_request, &mut v.extra)
                 }
                 "completionTriggerCharacters" => {
-                    r.optional(key, &mut v.completion_trigger_characters, &mut v.extra)?
+                    r.optional(&mut v.completion_trigger_characters, &mut v.extra)
                 }
                 "supportsModulesRequest" => {
-                    r.optional(key, &mut v.supports_modules_request, &mut v.extra)?
+                    r.optional(&mut v.supports_modules_request, &mut v.extra)
                 }
                 "additionalModuleColumns" => {
-                    r.optional(key, &mut v.additional_module_columns, &mut v.extra)?
+                    r.optional(&mut v.additional_module_columns, &mut v.extra)
                 }
                 "supportedChecksumAlgorithms" => {
-                    r.optional(key, &mut v.supported_checksum_algorithms, &mut v.extra)?
+                    r.optional(&mut v.supported_checksum_algorithms, &mut v.extra)
                 }
                 "supportsRestartRequest" => {
-                    r.optional(key, &mut v.supports_restart_request, &mut v.extra)?
+                    r.optional(&mut v.supports_restart_request, &mut v.extra)
                 }
                 "supportsExceptionOptions" => {
-                    r.optional(key, &mut v.supports_exception_options, &mut v.extra)?
+                    r.optional(&mut v.supports_exception_options, &mut v.extra)
                 }
                 "supportsValueFormattingOptions" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_value_formatting_options,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_value_formatting_options, &mut v.extra)
                 }
                 "supportsExceptionInfoRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_exception_info_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_exception_info_request, &mut v.extra)
                 }
                 "supportTerminateDebuggee" => {
-                    r.optional(key, &mut v.support_terminate_debuggee, &mut v.extra)?
+                    r.optional(&mut v.support_terminate_debuggee, &mut v.extra)
                 }
                 "supportSuspendDebuggee" => {
-                    r.optional(key, &mut v.support_suspend_debuggee, &mut v.extra)?
+                    r.optional(&mut v.support_suspend_debuggee, &mut v.extra)
                 }
                 "supportsDelayedStackTraceLoading" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_delayed_stack_trace_loading,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_delayed_stack_trace_loading, &mut v.extra)
                 }
                 "supportsLoadedSourcesRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_loaded_sources_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_loaded_sources_request, &mut v.extra)
                 }
                 "supportsLogPoints" => {
-                    r.optional(key, &mut v.supports_log_points, &mut v.extra)?
+                    r.optional(&mut v.supports_log_points, &mut v.extra)
                 }
                 "supportsTerminateThreadsRequest" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_terminate_threads_request,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_terminate_threads_request, &mut v.extra)
                 }
                 "supportsSetExpression" => {
-                    r.optional(key, &mut v.supports_set_expression, &mut v.extra)?
+                    r.optional(&mut v.supports_set_expression, &mut v.extra)
                 }
                 "supportsTerminateRequest" => {
-                    r.optional(key, &mut v.supports_terminate_request, &mut v.extra)?
+                    r.optional(&mut v.supports_terminate_request, &mut v.extra)
                 }
                 "supportsDataBreakpoints" => {
-                    r.optional(key, &mut v.supports_data_breakpoints, &mut v.extra)?
+                    r.optional(&mut v.supports_data_breakpoints, &mut v.extra)
                 }
                 "supportsReadMemoryRequest" => {
-                    r.optional(key, &mut v.supports_read_memory_request, &mut v.extra)?
+                    r.optional(&mut v.supports_read_memory_request, &mut v.extra)
                 }
                 "supportsWriteMemoryRequest" => {
-                    r.optional(key, &mut v.supports_write_memory_request, &mut v.extra)?
+                    r.optional(&mut v.supports_write_memory_request, &mut v.extra)
                 }
                 "supportsDisassembleRequest" => {
-                    r.optional(key, &mut v.supports_disassemble_request, &mut v.extra)?
+                    r.optional(&mut v.supports_disassemble_request, &mut v.extra)
                 }
                 "supportsCancelRequest" => {
-                    r.optional(key, &mut v.supports_cancel_request, &mut v.extra)?
+                    r.optional(&mut v.supports_cancel_request, &mut v.extra)
                 }
                 "supportsBreakpointLocationsRequest" => {
                     r.optional(
-                        key,
                         &mut v.supports_breakpoint_locations_request,
                         &mut v.extra,
-                    )?
+                    )
                 }
                 "supportsClipboardContext" => {
-                    r.optional(key, &mut v.supports_clipboard_context, &mut v.extra)?
+                    r.optional(&mut v.supports_clipboard_context, &mut v.extra)
                 }
                 "supportsSteppingGranularity" => {
-                    r.optional(key, &mut v.supports_stepping_granularity, &mut v.extra)?
+                    r.optional(&mut v.supports_stepping_granularity, &mut v.extra)
                 }
                 "supportsInstructionBreakpoints" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_instruction_breakpoints,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_instruction_breakpoints, &mut v.extra)
                 }
                 "supportsExceptionFilterOptions" => {
-                    r.optional(
-                        key,
-                        &mut v.supports_exception_filter_options,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.supports_exception_filter_options, &mut v.extra)
                 }
                 "supportsSingleThreadExecutionRequests" => {
                     r.optional(
-                        key,
                         &mut v.supports_single_thread_execution_requests,
                         &mut v.extra,
-                    )?
+                    )
                 }
                 "supportsDataBreakpointBytes" => {
-                    r.optional(key, &mut v.supports_data_breakpoint_bytes, &mut v.extra)?
+                    r.optional(&mut v.supports_data_breakpoint_bytes, &mut v.extra)
                 }
-                "breakpointModes" => {
-                    r.optional(key, &mut v.breakpoint_modes, &mut v.extra)?
-                }
+                "breakpointModes" => r.optional(&mut v.breakpoint_modes, &mut v.extra),
                 "supportsANSIStyling" => {
-                    r.optional(key, &mut v.supports_ansistyling, &mut v.extra)?
+                    r.optional(&mut v.supports_ansistyling, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -5437,6 +5409,7 @@ impl ExceptionBreakpointsFilter {
         "conditionDescription",
     ];
     /// `ExceptionBreakpointsFilter` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(filter: impl Into<String>, label: impl Into<String>) -> Self {
         Self {
             filter: filter.into(),
@@ -5508,23 +5481,23 @@ impl crate::read::ReadJson for ExceptionBreakpointsFilter {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "filter" => {
-                    r.field(&mut v.filter)?;
                     seen |= 1u64;
+                    r.field(&mut v.filter)
                 }
                 "label" => {
-                    r.field(&mut v.label)?;
                     seen |= 2u64;
+                    r.field(&mut v.label)
                 }
-                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
-                "default" => r.optional(key, &mut v.default, &mut v.extra)?,
+                "description" => r.optional(&mut v.description, &mut v.extra),
+                "default" => r.optional(&mut v.default, &mut v.extra),
                 "supportsCondition" => {
-                    r.optional(key, &mut v.supports_condition, &mut v.extra)?
+                    r.optional(&mut v.supports_condition, &mut v.extra)
                 }
                 "conditionDescription" => {
-                    r.optional(key, &mut v.condition_description, &mut v.extra)?
+                    r.optional(&mut v.condition_description, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["filter", "label"])?;
         Ok(v)
@@ -5583,6 +5556,7 @@ impl Message {
         "urlLabel",
     ];
     /// `Message` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(id: i32, format: impl Into<String>) -> Self {
         Self {
             id,
@@ -5666,20 +5640,20 @@ impl crate::read::ReadJson for Message {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
-                    r.field(&mut v.id)?;
                     seen |= 1u64;
+                    r.field(&mut v.id)
                 }
                 "format" => {
-                    r.field(&mut v.format)?;
                     seen |= 2u64;
+                    r.field(&mut v.format)
                 }
-                "variables" => r.optional(key, &mut v.variables, &mut v.extra)?,
-                "sendTelemetry" => r.optional(key, &mut v.send_telemetry, &mut v.extra)?,
-                "showUser" => r.optional(key, &mut v.show_user, &mut v.extra)?,
-                "url" => r.optional(key, &mut v.url, &mut v.extra)?,
-                "urlLabel" => r.optional(key, &mut v.url_label, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "variables" => r.optional(&mut v.variables, &mut v.extra),
+                "sendTelemetry" => r.optional(&mut v.send_telemetry, &mut v.extra),
+                "showUser" => r.optional(&mut v.show_user, &mut v.extra),
+                "url" => r.optional(&mut v.url, &mut v.extra),
+                "urlLabel" => r.optional(&mut v.url_label, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["id", "format"])?;
         Ok(v)
@@ -5758,6 +5732,7 @@ impl Module {
         "addressRange",
     ];
     /// `Module` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(id: ModuleId, name: impl Into<String>) -> Self {
         Self {
             id,
@@ -5865,25 +5840,23 @@ impl crate::read::ReadJson for Module {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
-                    r.field(&mut v.id)?;
                     seen |= 1u64;
+                    r.field(&mut v.id)
                 }
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 2u64;
+                    r.field(&mut v.name)
                 }
-                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
-                "isOptimized" => r.optional(key, &mut v.is_optimized, &mut v.extra)?,
-                "isUserCode" => r.optional(key, &mut v.is_user_code, &mut v.extra)?,
-                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
-                "symbolStatus" => r.optional(key, &mut v.symbol_status, &mut v.extra)?,
-                "symbolFilePath" => {
-                    r.optional(key, &mut v.symbol_file_path, &mut v.extra)?
-                }
-                "dateTimeStamp" => r.optional(key, &mut v.date_time_stamp, &mut v.extra)?,
-                "addressRange" => r.optional(key, &mut v.address_range, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "path" => r.optional(&mut v.path, &mut v.extra),
+                "isOptimized" => r.optional(&mut v.is_optimized, &mut v.extra),
+                "isUserCode" => r.optional(&mut v.is_user_code, &mut v.extra),
+                "version" => r.optional(&mut v.version, &mut v.extra),
+                "symbolStatus" => r.optional(&mut v.symbol_status, &mut v.extra),
+                "symbolFilePath" => r.optional(&mut v.symbol_file_path, &mut v.extra),
+                "dateTimeStamp" => r.optional(&mut v.date_time_stamp, &mut v.extra),
+                "addressRange" => r.optional(&mut v.address_range, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["id", "name"])?;
         Ok(v)
@@ -5936,6 +5909,7 @@ impl ColumnDescriptor {
         "width",
     ];
     /// `ColumnDescriptor` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(attribute_name: impl Into<String>, label: impl Into<String>) -> Self {
         Self {
             attribute_name: attribute_name.into(),
@@ -5998,18 +5972,18 @@ impl crate::read::ReadJson for ColumnDescriptor {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "attributeName" => {
-                    r.field(&mut v.attribute_name)?;
                     seen |= 1u64;
+                    r.field(&mut v.attribute_name)
                 }
                 "label" => {
-                    r.field(&mut v.label)?;
                     seen |= 2u64;
+                    r.field(&mut v.label)
                 }
-                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
-                "width" => r.optional(key, &mut v.width, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "format" => r.optional(&mut v.format, &mut v.extra),
+                "type" => r.optional(&mut v.type_, &mut v.extra),
+                "width" => r.optional(&mut v.width, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["attributeName", "label"])?;
         Ok(v)
@@ -6044,6 +6018,7 @@ impl Thread {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["id", "name"];
     /// `Thread` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(id: i32, name: impl Into<String>) -> Self {
         Self {
             id,
@@ -6080,15 +6055,15 @@ impl crate::read::ReadJson for Thread {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
-                    r.field(&mut v.id)?;
                     seen |= 1u64;
+                    r.field(&mut v.id)
                 }
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 2u64;
+                    r.field(&mut v.name)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["id", "name"])?;
         Ok(v)
@@ -6156,6 +6131,7 @@ impl Source {
         "checksums",
     ];
     /// `Source` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -6254,20 +6230,16 @@ impl crate::read::ReadJson for Source {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
-                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
-                "sourceReference" => {
-                    r.optional(key, &mut v.source_reference, &mut v.extra)?
-                }
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
-                "origin" => r.optional(key, &mut v.origin, &mut v.extra)?,
-                "sources" => r.optional(key, &mut v.sources, &mut v.extra)?,
-                "adapterData" => r.present(&mut v.adapter_data)?,
-                "checksums" => r.optional(key, &mut v.checksums, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "name" => r.optional(&mut v.name, &mut v.extra),
+                "path" => r.optional(&mut v.path, &mut v.extra),
+                "sourceReference" => r.optional(&mut v.source_reference, &mut v.extra),
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
+                "origin" => r.optional(&mut v.origin, &mut v.extra),
+                "sources" => r.optional(&mut v.sources, &mut v.extra),
+                "adapterData" => r.present(&mut v.adapter_data),
+                "checksums" => r.optional(&mut v.checksums, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -6349,6 +6321,7 @@ impl StackFrame {
         "presentationHint",
     ];
     /// `StackFrame` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(id: i32, name: impl Into<String>, line: u64, column: u64) -> Self {
         Self {
             id,
@@ -6457,34 +6430,32 @@ impl crate::read::ReadJson for StackFrame {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
-                    r.field(&mut v.id)?;
                     seen |= 1u64;
+                    r.field(&mut v.id)
                 }
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 2u64;
+                    r.field(&mut v.name)
                 }
-                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "source" => r.optional(&mut v.source, &mut v.extra),
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 4u64;
+                    r.field(&mut v.line)
                 }
                 "column" => {
-                    r.field(&mut v.column)?;
                     seen |= 8u64;
+                    r.field(&mut v.column)
                 }
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                "canRestart" => r.optional(key, &mut v.can_restart, &mut v.extra)?,
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                "canRestart" => r.optional(&mut v.can_restart, &mut v.extra),
                 "instructionPointerReference" => {
-                    r.optional(key, &mut v.instruction_pointer_reference, &mut v.extra)?
+                    r.optional(&mut v.instruction_pointer_reference, &mut v.extra)
                 }
-                "moduleId" => r.optional(key, &mut v.module_id, &mut v.extra)?,
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "moduleId" => r.optional(&mut v.module_id, &mut v.extra),
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["id", "name", "line", "column"])?;
         Ok(v)
@@ -6570,6 +6541,7 @@ impl Scope {
         "endColumn",
     ];
     /// `Scope` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         variables_reference: i32,
@@ -6683,33 +6655,27 @@ impl crate::read::ReadJson for Scope {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 1u64;
+                    r.field(&mut v.name)
                 }
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
                 "variablesReference" => {
-                    r.field(&mut v.variables_reference)?;
                     seen |= 2u64;
+                    r.field(&mut v.variables_reference)
                 }
-                "namedVariables" => {
-                    r.optional(key, &mut v.named_variables, &mut v.extra)?
-                }
-                "indexedVariables" => {
-                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
-                }
+                "namedVariables" => r.optional(&mut v.named_variables, &mut v.extra),
+                "indexedVariables" => r.optional(&mut v.indexed_variables, &mut v.extra),
                 "expensive" => {
-                    r.field(&mut v.expensive)?;
                     seen |= 4u64;
+                    r.field(&mut v.expensive)
                 }
-                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "source" => r.optional(&mut v.source, &mut v.extra),
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["name", "variablesReference", "expensive"])?;
         Ok(v)
@@ -6818,6 +6784,7 @@ impl Variable {
         "valueLocationReference",
     ];
     /// `Variable` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         value: impl Into<String>,
@@ -6934,39 +6901,31 @@ impl crate::read::ReadJson for Variable {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 1u64;
+                    r.field(&mut v.name)
                 }
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 2u64;
+                    r.field(&mut v.value)
                 }
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
-                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
+                "type" => r.optional(&mut v.type_, &mut v.extra),
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
+                "evaluateName" => r.optional(&mut v.evaluate_name, &mut v.extra),
                 "variablesReference" => {
-                    r.field(&mut v.variables_reference)?;
                     seen |= 4u64;
+                    r.field(&mut v.variables_reference)
                 }
-                "namedVariables" => {
-                    r.optional(key, &mut v.named_variables, &mut v.extra)?
-                }
-                "indexedVariables" => {
-                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
-                }
-                "memoryReference" => {
-                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
-                }
+                "namedVariables" => r.optional(&mut v.named_variables, &mut v.extra),
+                "indexedVariables" => r.optional(&mut v.indexed_variables, &mut v.extra),
+                "memoryReference" => r.optional(&mut v.memory_reference, &mut v.extra),
                 "declarationLocationReference" => {
-                    r.optional(key, &mut v.declaration_location_reference, &mut v.extra)?
+                    r.optional(&mut v.declaration_location_reference, &mut v.extra)
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
+                    r.optional(&mut v.value_location_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["name", "value", "variablesReference"])?;
         Ok(v)
@@ -7015,6 +6974,7 @@ impl VariablePresentationHint {
         "lazy",
     ];
     /// `VariablePresentationHint` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -7080,12 +7040,12 @@ impl crate::read::ReadJson for VariablePresentationHint {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "kind" => r.optional(key, &mut v.kind, &mut v.extra)?,
-                "attributes" => r.optional(key, &mut v.attributes, &mut v.extra)?,
-                "visibility" => r.optional(key, &mut v.visibility, &mut v.extra)?,
-                "lazy" => r.optional(key, &mut v.lazy, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "kind" => r.optional(&mut v.kind, &mut v.extra),
+                "attributes" => r.optional(&mut v.attributes, &mut v.extra),
+                "visibility" => r.optional(&mut v.visibility, &mut v.extra),
+                "lazy" => r.optional(&mut v.lazy, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -7135,6 +7095,7 @@ impl BreakpointLocation {
         "endColumn",
     ];
     /// `BreakpointLocation` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(line: u64) -> Self {
         Self { line, ..Default::default() }
     }
@@ -7192,14 +7153,14 @@ impl crate::read::ReadJson for BreakpointLocation {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 1u64;
+                    r.field(&mut v.line)
                 }
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["line"])?;
         Ok(v)
@@ -7263,6 +7224,7 @@ impl SourceBreakpoint {
         "mode",
     ];
     /// `SourceBreakpoint` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(line: u64) -> Self {
         Self { line, ..Default::default() }
     }
@@ -7338,16 +7300,16 @@ impl crate::read::ReadJson for SourceBreakpoint {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 1u64;
+                    r.field(&mut v.line)
                 }
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
-                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
-                "logMessage" => r.optional(key, &mut v.log_message, &mut v.extra)?,
-                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "condition" => r.optional(&mut v.condition, &mut v.extra),
+                "hitCondition" => r.optional(&mut v.hit_condition, &mut v.extra),
+                "logMessage" => r.optional(&mut v.log_message, &mut v.extra),
+                "mode" => r.optional(&mut v.mode, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["line"])?;
         Ok(v)
@@ -7390,6 +7352,7 @@ impl FunctionBreakpoint {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["name", "condition", "hitCondition"];
     /// `FunctionBreakpoint` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -7441,13 +7404,13 @@ impl crate::read::ReadJson for FunctionBreakpoint {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 1u64;
+                    r.field(&mut v.name)
                 }
-                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
-                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "condition" => r.optional(&mut v.condition, &mut v.extra),
+                "hitCondition" => r.optional(&mut v.hit_condition, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["name"])?;
         Ok(v)
@@ -7590,6 +7553,7 @@ impl DataBreakpoint {
         "hitCondition",
     ];
     /// `DataBreakpoint` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(data_id: impl Into<String>) -> Self {
         Self {
             data_id: data_id.into(),
@@ -7650,14 +7614,14 @@ impl crate::read::ReadJson for DataBreakpoint {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "dataId" => {
-                    r.field(&mut v.data_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.data_id)
                 }
-                "accessType" => r.optional(key, &mut v.access_type, &mut v.extra)?,
-                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
-                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "accessType" => r.optional(&mut v.access_type, &mut v.extra),
+                "condition" => r.optional(&mut v.condition, &mut v.extra),
+                "hitCondition" => r.optional(&mut v.hit_condition, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["dataId"])?;
         Ok(v)
@@ -7713,6 +7677,7 @@ impl InstructionBreakpoint {
         "mode",
     ];
     /// `InstructionBreakpoint` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(instruction_reference: impl Into<String>) -> Self {
         Self {
             instruction_reference: instruction_reference.into(),
@@ -7782,15 +7747,15 @@ impl crate::read::ReadJson for InstructionBreakpoint {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "instructionReference" => {
-                    r.field(&mut v.instruction_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.instruction_reference)
                 }
-                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
-                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
-                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
-                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "offset" => r.optional(&mut v.offset, &mut v.extra),
+                "condition" => r.optional(&mut v.condition, &mut v.extra),
+                "hitCondition" => r.optional(&mut v.hit_condition, &mut v.extra),
+                "mode" => r.optional(&mut v.mode, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["instructionReference"])?;
         Ok(v)
@@ -7872,6 +7837,7 @@ impl Breakpoint {
         "reason",
     ];
     /// `Breakpoint` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(verified: bool) -> Self {
         Self {
             verified,
@@ -7993,24 +7959,24 @@ impl crate::read::ReadJson for Breakpoint {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => r.optional(key, &mut v.id, &mut v.extra)?,
+                "id" => r.optional(&mut v.id, &mut v.extra),
                 "verified" => {
-                    r.field(&mut v.verified)?;
                     seen |= 1u64;
+                    r.field(&mut v.verified)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "source" => r.optional(&mut v.source, &mut v.extra),
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
                 "instructionReference" => {
-                    r.optional(key, &mut v.instruction_reference, &mut v.extra)?
+                    r.optional(&mut v.instruction_reference, &mut v.extra)
                 }
-                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
-                "reason" => r.optional(key, &mut v.reason, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "offset" => r.optional(&mut v.offset, &mut v.extra),
+                "reason" => r.optional(&mut v.reason, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["verified"])?;
         Ok(v)
@@ -8176,6 +8142,7 @@ impl StepInTarget {
         "endColumn",
     ];
     /// `StepInTarget` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(id: i32, label: impl Into<String>) -> Self {
         Self {
             id,
@@ -8247,19 +8214,19 @@ impl crate::read::ReadJson for StepInTarget {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
-                    r.field(&mut v.id)?;
                     seen |= 1u64;
+                    r.field(&mut v.id)
                 }
                 "label" => {
-                    r.field(&mut v.label)?;
                     seen |= 2u64;
+                    r.field(&mut v.label)
                 }
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["id", "label"])?;
         Ok(v)
@@ -8322,6 +8289,7 @@ impl GotoTarget {
         "instructionPointerReference",
     ];
     /// `GotoTarget` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(id: i32, label: impl Into<String>, line: u64) -> Self {
         Self {
             id,
@@ -8401,25 +8369,25 @@ impl crate::read::ReadJson for GotoTarget {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
-                    r.field(&mut v.id)?;
                     seen |= 1u64;
+                    r.field(&mut v.id)
                 }
                 "label" => {
-                    r.field(&mut v.label)?;
                     seen |= 2u64;
+                    r.field(&mut v.label)
                 }
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 4u64;
+                    r.field(&mut v.line)
                 }
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
                 "instructionPointerReference" => {
-                    r.optional(key, &mut v.instruction_pointer_reference, &mut v.extra)?
+                    r.optional(&mut v.instruction_pointer_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["id", "label", "line"])?;
         Ok(v)
@@ -8489,6 +8457,7 @@ impl CompletionItem {
         "selectionLength",
     ];
     /// `CompletionItem` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(label: impl Into<String>) -> Self {
         Self {
             label: label.into(),
@@ -8594,23 +8563,19 @@ impl crate::read::ReadJson for CompletionItem {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "label" => {
-                    r.field(&mut v.label)?;
                     seen |= 1u64;
+                    r.field(&mut v.label)
                 }
-                "text" => r.optional(key, &mut v.text, &mut v.extra)?,
-                "sortText" => r.optional(key, &mut v.sort_text, &mut v.extra)?,
-                "detail" => r.optional(key, &mut v.detail, &mut v.extra)?,
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
-                "start" => r.optional(key, &mut v.start, &mut v.extra)?,
-                "length" => r.optional(key, &mut v.length, &mut v.extra)?,
-                "selectionStart" => {
-                    r.optional(key, &mut v.selection_start, &mut v.extra)?
-                }
-                "selectionLength" => {
-                    r.optional(key, &mut v.selection_length, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "text" => r.optional(&mut v.text, &mut v.extra),
+                "sortText" => r.optional(&mut v.sort_text, &mut v.extra),
+                "detail" => r.optional(&mut v.detail, &mut v.extra),
+                "type" => r.optional(&mut v.type_, &mut v.extra),
+                "start" => r.optional(&mut v.start, &mut v.extra),
+                "length" => r.optional(&mut v.length, &mut v.extra),
+                "selectionStart" => r.optional(&mut v.selection_start, &mut v.extra),
+                "selectionLength" => r.optional(&mut v.selection_length, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["label"])?;
         Ok(v)
@@ -8919,6 +8884,7 @@ impl Checksum {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["algorithm", "checksum"];
     /// `Checksum` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(algorithm: ChecksumAlgorithm, checksum: impl Into<String>) -> Self {
         Self {
             algorithm,
@@ -8955,15 +8921,15 @@ impl crate::read::ReadJson for Checksum {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "algorithm" => {
-                    r.field(&mut v.algorithm)?;
                     seen |= 1u64;
+                    r.field(&mut v.algorithm)
                 }
                 "checksum" => {
-                    r.field(&mut v.checksum)?;
                     seen |= 2u64;
+                    r.field(&mut v.checksum)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["algorithm", "checksum"])?;
         Ok(v)
@@ -8996,6 +8962,7 @@ impl ValueFormat {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["hex"];
     /// `ValueFormat` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -9032,9 +8999,9 @@ impl crate::read::ReadJson for ValueFormat {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "hex" => r.optional(key, &mut v.hex, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "hex" => r.optional(&mut v.hex, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -9096,6 +9063,7 @@ impl StackFrameFormat {
         "includeAll",
     ];
     /// `StackFrameFormat` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -9194,22 +9162,16 @@ impl crate::read::ReadJson for StackFrameFormat {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "hex" => r.optional(key, &mut v.hex, &mut v.extra)?,
-                "parameters" => r.optional(key, &mut v.parameters, &mut v.extra)?,
-                "parameterTypes" => {
-                    r.optional(key, &mut v.parameter_types, &mut v.extra)?
-                }
-                "parameterNames" => {
-                    r.optional(key, &mut v.parameter_names, &mut v.extra)?
-                }
-                "parameterValues" => {
-                    r.optional(key, &mut v.parameter_values, &mut v.extra)?
-                }
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "module" => r.optional(key, &mut v.module, &mut v.extra)?,
-                "includeAll" => r.optional(key, &mut v.include_all, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "hex" => r.optional(&mut v.hex, &mut v.extra),
+                "parameters" => r.optional(&mut v.parameters, &mut v.extra),
+                "parameterTypes" => r.optional(&mut v.parameter_types, &mut v.extra),
+                "parameterNames" => r.optional(&mut v.parameter_names, &mut v.extra),
+                "parameterValues" => r.optional(&mut v.parameter_values, &mut v.extra),
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "module" => r.optional(&mut v.module, &mut v.extra),
+                "includeAll" => r.optional(&mut v.include_all, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -9247,6 +9209,7 @@ impl ExceptionFilterOptions {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["filterId", "condition", "mode"];
     /// `ExceptionFilterOptions` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(filter_id: impl Into<String>) -> Self {
         Self {
             filter_id: filter_id.into(),
@@ -9298,13 +9261,13 @@ impl crate::read::ReadJson for ExceptionFilterOptions {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "filterId" => {
-                    r.field(&mut v.filter_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.filter_id)
                 }
-                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
-                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "condition" => r.optional(&mut v.condition, &mut v.extra),
+                "mode" => r.optional(&mut v.mode, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["filterId"])?;
         Ok(v)
@@ -9341,6 +9304,7 @@ impl ExceptionOptions {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["path", "breakMode"];
     /// `ExceptionOptions` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(break_mode: ExceptionBreakMode) -> Self {
         Self {
             break_mode,
@@ -9382,13 +9346,13 @@ impl crate::read::ReadJson for ExceptionOptions {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
+                "path" => r.optional(&mut v.path, &mut v.extra),
                 "breakMode" => {
-                    r.field(&mut v.break_mode)?;
                     seen |= 1u64;
+                    r.field(&mut v.break_mode)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakMode"])?;
         Ok(v)
@@ -9531,6 +9495,7 @@ impl ExceptionPathSegment {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["negate", "names"];
     /// `ExceptionPathSegment` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(names: Vec<String>) -> Self {
         Self {
             names,
@@ -9572,13 +9537,13 @@ impl crate::read::ReadJson for ExceptionPathSegment {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "negate" => r.optional(key, &mut v.negate, &mut v.extra)?,
+                "negate" => r.optional(&mut v.negate, &mut v.extra),
                 "names" => {
-                    r.field(&mut v.names)?;
                     seen |= 1u64;
+                    r.field(&mut v.names)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["names"])?;
         Ok(v)
@@ -9637,6 +9602,7 @@ impl ExceptionDetails {
         "innerException",
     ];
     /// `ExceptionDetails` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -9717,16 +9683,14 @@ impl crate::read::ReadJson for ExceptionDetails {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "typeName" => r.optional(key, &mut v.type_name, &mut v.extra)?,
-                "fullTypeName" => r.optional(key, &mut v.full_type_name, &mut v.extra)?,
-                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
-                "stackTrace" => r.optional(key, &mut v.stack_trace, &mut v.extra)?,
-                "innerException" => {
-                    r.optional(key, &mut v.inner_exception, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "typeName" => r.optional(&mut v.type_name, &mut v.extra),
+                "fullTypeName" => r.optional(&mut v.full_type_name, &mut v.extra),
+                "evaluateName" => r.optional(&mut v.evaluate_name, &mut v.extra),
+                "stackTrace" => r.optional(&mut v.stack_trace, &mut v.extra),
+                "innerException" => r.optional(&mut v.inner_exception, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -9799,6 +9763,7 @@ impl DisassembledInstruction {
         "presentationHint",
     ];
     /// `DisassembledInstruction` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(address: impl Into<String>, instruction: impl Into<String>) -> Self {
         Self {
             address: address.into(),
@@ -9909,27 +9874,23 @@ impl crate::read::ReadJson for DisassembledInstruction {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "address" => {
-                    r.field(&mut v.address)?;
                     seen |= 1u64;
+                    r.field(&mut v.address)
                 }
-                "instructionBytes" => {
-                    r.optional(key, &mut v.instruction_bytes, &mut v.extra)?
-                }
+                "instructionBytes" => r.optional(&mut v.instruction_bytes, &mut v.extra),
                 "instruction" => {
-                    r.field(&mut v.instruction)?;
                     seen |= 2u64;
+                    r.field(&mut v.instruction)
                 }
-                "symbol" => r.optional(key, &mut v.symbol, &mut v.extra)?,
-                "location" => r.optional(key, &mut v.location, &mut v.extra)?,
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "symbol" => r.optional(&mut v.symbol, &mut v.extra),
+                "location" => r.optional(&mut v.location, &mut v.extra),
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["address", "instruction"])?;
         Ok(v)
@@ -10087,6 +10048,7 @@ impl BreakpointMode {
         "appliesTo",
     ];
     /// `BreakpointMode` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         mode: impl Into<String>,
         label: impl Into<String>,
@@ -10137,20 +10099,20 @@ impl crate::read::ReadJson for BreakpointMode {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "mode" => {
-                    r.field(&mut v.mode)?;
                     seen |= 1u64;
+                    r.field(&mut v.mode)
                 }
                 "label" => {
-                    r.field(&mut v.label)?;
                     seen |= 2u64;
+                    r.field(&mut v.label)
                 }
-                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "description" => r.optional(&mut v.description, &mut v.extra),
                 "appliesTo" => {
-                    r.field(&mut v.applies_to)?;
                     seen |= 4u64;
+                    r.field(&mut v.applies_to)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["mode", "label", "appliesTo"])?;
         Ok(v)
@@ -10320,6 +10282,7 @@ impl SetDebuggerPropertyArguments {
         "multiThreadsSingleNotification",
     ];
     /// `SetDebuggerPropertyArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -10426,36 +10389,24 @@ impl crate::read::ReadJson for SetDebuggerPropertyArguments {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "ideOS" => r.optional(key, &mut v.ide_os, &mut v.extra)?,
+                "ideOS" => r.optional(&mut v.ide_os, &mut v.extra),
                 "dontTraceStartPatterns" => {
-                    r.optional(key, &mut v.dont_trace_start_patterns, &mut v.extra)?
+                    r.optional(&mut v.dont_trace_start_patterns, &mut v.extra)
                 }
                 "dontTraceEndPatterns" => {
-                    r.optional(key, &mut v.dont_trace_end_patterns, &mut v.extra)?
+                    r.optional(&mut v.dont_trace_end_patterns, &mut v.extra)
                 }
                 "skipSuspendOnBreakpointException" => {
-                    r.optional(
-                        key,
-                        &mut v.skip_suspend_on_breakpoint_exception,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.skip_suspend_on_breakpoint_exception, &mut v.extra)
                 }
                 "skipPrintBreakpointException" => {
-                    r.optional(
-                        key,
-                        &mut v.skip_print_breakpoint_exception,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.skip_print_breakpoint_exception, &mut v.extra)
                 }
                 "multiThreadsSingleNotification" => {
-                    r.optional(
-                        key,
-                        &mut v.multi_threads_single_notification,
-                        &mut v.extra,
-                    )?
+                    r.optional(&mut v.multi_threads_single_notification, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -10493,6 +10444,7 @@ impl SetPydevdSourceMapArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "pydevdSourceMaps"];
     /// `SetPydevdSourceMapArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source: Source) -> Self {
         Self {
             source,
@@ -10539,14 +10491,12 @@ impl crate::read::ReadJson for SetPydevdSourceMapArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 1u64;
+                    r.field(&mut v.source)
                 }
-                "pydevdSourceMaps" => {
-                    r.optional(key, &mut v.pydevd_source_maps, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "pydevdSourceMaps" => r.optional(&mut v.pydevd_source_maps, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["source"])?;
         Ok(v)
@@ -10600,6 +10550,7 @@ impl PydevdSourceMap {
         "runtimeLine",
     ];
     /// `PydevdSourceMap` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         line: i64,
         end_line: i64,
@@ -10649,23 +10600,23 @@ impl crate::read::ReadJson for PydevdSourceMap {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 1u64;
+                    r.field(&mut v.line)
                 }
                 "endLine" => {
-                    r.field(&mut v.end_line)?;
                     seen |= 2u64;
+                    r.field(&mut v.end_line)
                 }
                 "runtimeSource" => {
-                    r.field(&mut v.runtime_source)?;
                     seen |= 4u64;
+                    r.field(&mut v.runtime_source)
                 }
                 "runtimeLine" => {
-                    r.field(&mut v.runtime_line)?;
                     seen |= 8u64;
+                    r.field(&mut v.runtime_line)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["line", "endLine", "runtimeSource", "runtimeLine"])?;
         Ok(v)
@@ -10699,6 +10650,7 @@ impl PydevdSystemInfoArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
     /// `PydevdSystemInfoArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -10729,8 +10681,8 @@ impl crate::read::ReadJson for PydevdSystemInfoArguments {
         let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
-        while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut v.extra)?;
+        while r.next_key(&mut first)?.is_some() {
+            r.extra(&mut v.extra)?;
         }
         Ok(v)
     }
@@ -10766,6 +10718,7 @@ impl PydevdPythonInfo {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["version", "implementation"];
     /// `PydevdPythonInfo` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -10815,10 +10768,10 @@ impl crate::read::ReadJson for PydevdPythonInfo {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
-                "implementation" => r.optional(key, &mut v.implementation, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "version" => r.optional(&mut v.version, &mut v.extra),
+                "implementation" => r.optional(&mut v.implementation, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -10857,6 +10810,7 @@ impl PydevdPythonImplementationInfo {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["name", "version", "description"];
     /// `PydevdPythonImplementationInfo` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -10914,11 +10868,11 @@ impl crate::read::ReadJson for PydevdPythonImplementationInfo {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
-                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
-                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "name" => r.optional(&mut v.name, &mut v.extra),
+                "version" => r.optional(&mut v.version, &mut v.extra),
+                "description" => r.optional(&mut v.description, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -10952,6 +10906,7 @@ impl PydevdPlatformInfo {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["name"];
     /// `PydevdPlatformInfo` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -10992,9 +10947,9 @@ impl crate::read::ReadJson for PydevdPlatformInfo {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "name" => r.optional(&mut v.name, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -11039,6 +10994,7 @@ impl PydevdProcessInfo {
         "bitness",
     ];
     /// `PydevdProcessInfo` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11105,12 +11061,12 @@ impl crate::read::ReadJson for PydevdProcessInfo {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "pid" => r.optional(key, &mut v.pid, &mut v.extra)?,
-                "ppid" => r.optional(key, &mut v.ppid, &mut v.extra)?,
-                "executable" => r.optional(key, &mut v.executable, &mut v.extra)?,
-                "bitness" => r.optional(key, &mut v.bitness, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "pid" => r.optional(&mut v.pid, &mut v.extra),
+                "ppid" => r.optional(&mut v.ppid, &mut v.extra),
+                "executable" => r.optional(&mut v.executable, &mut v.extra),
+                "bitness" => r.optional(&mut v.bitness, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -11150,6 +11106,7 @@ impl PydevdInfo {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["usingCython", "usingFrameEval"];
     /// `PydevdInfo` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11199,12 +11156,10 @@ impl crate::read::ReadJson for PydevdInfo {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "usingCython" => r.optional(key, &mut v.using_cython, &mut v.extra)?,
-                "usingFrameEval" => {
-                    r.optional(key, &mut v.using_frame_eval, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "usingCython" => r.optional(&mut v.using_cython, &mut v.extra),
+                "usingFrameEval" => r.optional(&mut v.using_frame_eval, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -11240,6 +11195,7 @@ impl PydevdAuthorizeArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["debugServerAccessToken"];
     /// `PydevdAuthorizeArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11281,10 +11237,10 @@ impl crate::read::ReadJson for PydevdAuthorizeArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "debugServerAccessToken" => {
-                    r.optional(key, &mut v.debug_server_access_token, &mut v.extra)?
+                    r.optional(&mut v.debug_server_access_token, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -11318,6 +11274,7 @@ impl DumpCellArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["code"];
     /// `DumpCellArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -11356,11 +11313,11 @@ impl crate::read::ReadJson for DumpCellArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "code" => {
-                    r.field(&mut v.code)?;
                     seen |= 1u64;
+                    r.field(&mut v.code)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["code"])?;
         Ok(v)
@@ -11393,6 +11350,7 @@ impl DebugInfoArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
     /// `DebugInfoArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11423,8 +11381,8 @@ impl crate::read::ReadJson for DebugInfoArguments {
         let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
-        while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut v.extra)?;
+        while r.next_key(&mut first)?.is_some() {
+            r.extra(&mut v.extra)?;
         }
         Ok(v)
     }
@@ -11460,6 +11418,7 @@ impl DebugInfoBreakpoints {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "breakpoints"];
     /// `DebugInfoBreakpoints` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source: impl Into<String>, breakpoints: Vec<SourceBreakpoint>) -> Self {
         Self {
             source: source.into(),
@@ -11500,15 +11459,15 @@ impl crate::read::ReadJson for DebugInfoBreakpoints {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 1u64;
+                    r.field(&mut v.source)
                 }
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 2u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["source", "breakpoints"])?;
         Ok(v)
@@ -11542,6 +11501,7 @@ impl InspectVariablesArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
     /// `InspectVariablesArguments` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11572,8 +11532,8 @@ impl crate::read::ReadJson for InspectVariablesArguments {
         let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
-        while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut v.extra)?;
+        while r.next_key(&mut first)?.is_some() {
+            r.extra(&mut v.extra)?;
         }
         Ok(v)
     }
@@ -11632,6 +11592,7 @@ impl InspectedVariable {
         "presentationHint",
     ];
     /// `InspectedVariable` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         value: impl Into<String>,
@@ -11704,24 +11665,22 @@ impl crate::read::ReadJson for InspectedVariable {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 1u64;
+                    r.field(&mut v.name)
                 }
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 2u64;
+                    r.field(&mut v.value)
                 }
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
-                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
+                "type" => r.optional(&mut v.type_, &mut v.extra),
+                "evaluateName" => r.optional(&mut v.evaluate_name, &mut v.extra),
                 "variablesReference" => {
-                    r.field(&mut v.variables_reference)?;
                     seen |= 4u64;
+                    r.field(&mut v.variables_reference)
                 }
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["name", "value", "variablesReference"])?;
         Ok(v)
@@ -11763,6 +11722,7 @@ impl RichInspectVariablesArguments {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["variableName", "frameId"];
     /// `RichInspectVariablesArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(variable_name: impl Into<String>) -> Self {
         Self {
             variable_name: variable_name.into(),
@@ -11809,12 +11769,12 @@ impl crate::read::ReadJson for RichInspectVariablesArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variableName" => {
-                    r.field(&mut v.variable_name)?;
                     seen |= 1u64;
+                    r.field(&mut v.variable_name)
                 }
-                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "frameId" => r.optional(&mut v.frame_id, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["variableName"])?;
         Ok(v)
@@ -11863,6 +11823,7 @@ impl CopyToGlobalsArguments {
         "dstVariableName",
     ];
     /// `CopyToGlobalsArguments` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         src_variable_name: impl Into<String>,
         src_frame_id: i64,
@@ -11909,19 +11870,19 @@ impl crate::read::ReadJson for CopyToGlobalsArguments {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "srcVariableName" => {
-                    r.field(&mut v.src_variable_name)?;
                     seen |= 1u64;
+                    r.field(&mut v.src_variable_name)
                 }
                 "srcFrameId" => {
-                    r.field(&mut v.src_frame_id)?;
                     seen |= 2u64;
+                    r.field(&mut v.src_frame_id)
                 }
                 "dstVariableName" => {
-                    r.field(&mut v.dst_variable_name)?;
                     seen |= 4u64;
+                    r.field(&mut v.dst_variable_name)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["srcVariableName", "srcFrameId", "dstVariableName"])?;
         Ok(v)
@@ -12045,6 +12006,7 @@ impl ErrorResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["error"];
     /// `ErrorResponseBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -12081,9 +12043,9 @@ impl crate::read::ReadJson for ErrorResponseBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "error" => r.optional(key, &mut v.error, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "error" => r.optional(&mut v.error, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -12273,6 +12235,7 @@ impl StoppedEventBody {
         "hitBreakpointIds",
     ];
     /// `StoppedEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(reason: StoppedEventBodyReason) -> Self {
         Self {
             reason,
@@ -12360,23 +12323,21 @@ impl crate::read::ReadJson for StoppedEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
-                    r.field(&mut v.reason)?;
                     seen |= 1u64;
+                    r.field(&mut v.reason)
                 }
-                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
-                "threadId" => r.optional(key, &mut v.thread_id, &mut v.extra)?,
+                "description" => r.optional(&mut v.description, &mut v.extra),
+                "threadId" => r.optional(&mut v.thread_id, &mut v.extra),
                 "preserveFocusHint" => {
-                    r.optional(key, &mut v.preserve_focus_hint, &mut v.extra)?
+                    r.optional(&mut v.preserve_focus_hint, &mut v.extra)
                 }
-                "text" => r.optional(key, &mut v.text, &mut v.extra)?,
+                "text" => r.optional(&mut v.text, &mut v.extra),
                 "allThreadsStopped" => {
-                    r.optional(key, &mut v.all_threads_stopped, &mut v.extra)?
+                    r.optional(&mut v.all_threads_stopped, &mut v.extra)
                 }
-                "hitBreakpointIds" => {
-                    r.optional(key, &mut v.hit_breakpoint_ids, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "hitBreakpointIds" => r.optional(&mut v.hit_breakpoint_ids, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["reason"])?;
         Ok(v)
@@ -12415,6 +12376,7 @@ impl ContinuedEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "allThreadsContinued"];
     /// `ContinuedEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -12457,14 +12419,14 @@ impl crate::read::ReadJson for ContinuedEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.thread_id)
                 }
                 "allThreadsContinued" => {
-                    r.optional(key, &mut v.all_threads_continued, &mut v.extra)?
+                    r.optional(&mut v.all_threads_continued, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threadId"])?;
         Ok(v)
@@ -12498,6 +12460,7 @@ impl ExitedEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["exitCode"];
     /// `ExitedEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(exit_code: i32) -> Self {
         Self {
             exit_code,
@@ -12532,11 +12495,11 @@ impl crate::read::ReadJson for ExitedEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "exitCode" => {
-                    r.field(&mut v.exit_code)?;
                     seen |= 1u64;
+                    r.field(&mut v.exit_code)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["exitCode"])?;
         Ok(v)
@@ -12569,6 +12532,7 @@ impl TerminatedEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["restart"];
     /// `TerminatedEventBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -12605,9 +12569,9 @@ impl crate::read::ReadJson for TerminatedEventBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.present(&mut v.restart)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "restart" => r.present(&mut v.restart),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -12727,6 +12691,7 @@ impl ThreadEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "threadId"];
     /// `ThreadEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(reason: ThreadEventBodyReason, thread_id: i32) -> Self {
         Self {
             reason,
@@ -12763,15 +12728,15 @@ impl crate::read::ReadJson for ThreadEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
-                    r.field(&mut v.reason)?;
                     seen |= 1u64;
+                    r.field(&mut v.reason)
                 }
                 "threadId" => {
-                    r.field(&mut v.thread_id)?;
                     seen |= 2u64;
+                    r.field(&mut v.thread_id)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["reason", "threadId"])?;
         Ok(v)
@@ -13055,6 +13020,7 @@ impl OutputEventBody {
         "locationReference",
     ];
     /// `OutputEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(output: impl Into<String>) -> Self {
         Self {
             output: output.into(),
@@ -13159,24 +13125,24 @@ impl crate::read::ReadJson for OutputEventBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "category" => r.optional(key, &mut v.category, &mut v.extra)?,
+                "category" => r.optional(&mut v.category, &mut v.extra),
                 "output" => {
-                    r.field(&mut v.output)?;
                     seen |= 1u64;
+                    r.field(&mut v.output)
                 }
-                "group" => r.optional(key, &mut v.group, &mut v.extra)?,
+                "group" => r.optional(&mut v.group, &mut v.extra),
                 "variablesReference" => {
-                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                    r.optional(&mut v.variables_reference, &mut v.extra)
                 }
-                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
-                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "data" => r.present(&mut v.data)?,
+                "source" => r.optional(&mut v.source, &mut v.extra),
+                "line" => r.optional(&mut v.line, &mut v.extra),
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "data" => r.present(&mut v.data),
                 "locationReference" => {
-                    r.optional(key, &mut v.location_reference, &mut v.extra)?
+                    r.optional(&mut v.location_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["output"])?;
         Ok(v)
@@ -13306,6 +13272,7 @@ impl BreakpointEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "breakpoint"];
     /// `BreakpointEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(reason: BreakpointEventBodyReason, breakpoint: Breakpoint) -> Self {
         Self {
             reason,
@@ -13342,15 +13309,15 @@ impl crate::read::ReadJson for BreakpointEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
-                    r.field(&mut v.reason)?;
                     seen |= 1u64;
+                    r.field(&mut v.reason)
                 }
                 "breakpoint" => {
-                    r.field(&mut v.breakpoint)?;
                     seen |= 2u64;
+                    r.field(&mut v.breakpoint)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["reason", "breakpoint"])?;
         Ok(v)
@@ -13479,6 +13446,7 @@ impl ModuleEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "module"];
     /// `ModuleEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(reason: ModuleEventBodyReason, module: Module) -> Self {
         Self {
             reason,
@@ -13515,15 +13483,15 @@ impl crate::read::ReadJson for ModuleEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
-                    r.field(&mut v.reason)?;
                     seen |= 1u64;
+                    r.field(&mut v.reason)
                 }
                 "module" => {
-                    r.field(&mut v.module)?;
                     seen |= 2u64;
+                    r.field(&mut v.module)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["reason", "module"])?;
         Ok(v)
@@ -13652,6 +13620,7 @@ impl LoadedSourceEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "source"];
     /// `LoadedSourceEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(reason: LoadedSourceEventBodyReason, source: Source) -> Self {
         Self {
             reason,
@@ -13688,15 +13657,15 @@ impl crate::read::ReadJson for LoadedSourceEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
-                    r.field(&mut v.reason)?;
                     seen |= 1u64;
+                    r.field(&mut v.reason)
                 }
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 2u64;
+                    r.field(&mut v.source)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["reason", "source"])?;
         Ok(v)
@@ -13859,6 +13828,7 @@ impl ProcessEventBody {
         "pointerSize",
     ];
     /// `ProcessEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -13928,19 +13898,15 @@ impl crate::read::ReadJson for ProcessEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "name" => {
-                    r.field(&mut v.name)?;
                     seen |= 1u64;
+                    r.field(&mut v.name)
                 }
-                "systemProcessId" => {
-                    r.optional(key, &mut v.system_process_id, &mut v.extra)?
-                }
-                "isLocalProcess" => {
-                    r.optional(key, &mut v.is_local_process, &mut v.extra)?
-                }
-                "startMethod" => r.optional(key, &mut v.start_method, &mut v.extra)?,
-                "pointerSize" => r.optional(key, &mut v.pointer_size, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "systemProcessId" => r.optional(&mut v.system_process_id, &mut v.extra),
+                "isLocalProcess" => r.optional(&mut v.is_local_process, &mut v.extra),
+                "startMethod" => r.optional(&mut v.start_method, &mut v.extra),
+                "pointerSize" => r.optional(&mut v.pointer_size, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["name"])?;
         Ok(v)
@@ -13973,6 +13939,7 @@ impl CapabilitiesEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["capabilities"];
     /// `CapabilitiesEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(capabilities: Capabilities) -> Self {
         Self {
             capabilities,
@@ -14007,11 +13974,11 @@ impl crate::read::ReadJson for CapabilitiesEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "capabilities" => {
-                    r.field(&mut v.capabilities)?;
                     seen |= 1u64;
+                    r.field(&mut v.capabilities)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["capabilities"])?;
         Ok(v)
@@ -14073,6 +14040,7 @@ impl ProgressStartEventBody {
         "percentage",
     ];
     /// `ProgressStartEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(progress_id: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
             progress_id: progress_id.into(),
@@ -14155,19 +14123,19 @@ impl crate::read::ReadJson for ProgressStartEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    r.field(&mut v.progress_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.progress_id)
                 }
                 "title" => {
-                    r.field(&mut v.title)?;
                     seen |= 2u64;
+                    r.field(&mut v.title)
                 }
-                "requestId" => r.optional(key, &mut v.request_id, &mut v.extra)?,
-                "cancellable" => r.optional(key, &mut v.cancellable, &mut v.extra)?,
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "percentage" => r.number(key, &mut v.percentage, &mut v.extra, true)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "requestId" => r.optional(&mut v.request_id, &mut v.extra),
+                "cancellable" => r.optional(&mut v.cancellable, &mut v.extra),
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "percentage" => r.number(&mut v.percentage, &mut v.extra, true),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["progressId", "title"])?;
         Ok(v)
@@ -14215,6 +14183,7 @@ impl ProgressUpdateEventBody {
         "percentage",
     ];
     /// `ProgressUpdateEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(progress_id: impl Into<String>) -> Self {
         Self {
             progress_id: progress_id.into(),
@@ -14277,13 +14246,13 @@ impl crate::read::ReadJson for ProgressUpdateEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    r.field(&mut v.progress_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.progress_id)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                "percentage" => r.number(key, &mut v.percentage, &mut v.extra, true)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                "percentage" => r.number(&mut v.percentage, &mut v.extra, true),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["progressId"])?;
         Ok(v)
@@ -14320,6 +14289,7 @@ impl ProgressEndEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["progressId", "message"];
     /// `ProgressEndEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(progress_id: impl Into<String>) -> Self {
         Self {
             progress_id: progress_id.into(),
@@ -14362,12 +14332,12 @@ impl crate::read::ReadJson for ProgressEndEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    r.field(&mut v.progress_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.progress_id)
                 }
-                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "message" => r.optional(&mut v.message, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["progressId"])?;
         Ok(v)
@@ -14407,6 +14377,7 @@ impl InvalidatedEventBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["areas", "threadId", "stackFrameId"];
     /// `InvalidatedEventBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -14460,11 +14431,11 @@ impl crate::read::ReadJson for InvalidatedEventBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "areas" => r.optional(key, &mut v.areas, &mut v.extra)?,
-                "threadId" => r.optional(key, &mut v.thread_id, &mut v.extra)?,
-                "stackFrameId" => r.optional(key, &mut v.stack_frame_id, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "areas" => r.optional(&mut v.areas, &mut v.extra),
+                "threadId" => r.optional(&mut v.thread_id, &mut v.extra),
+                "stackFrameId" => r.optional(&mut v.stack_frame_id, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -14506,6 +14477,7 @@ impl MemoryEventBody {
         "count",
     ];
     /// `MemoryEventBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(memory_reference: impl Into<String>, offset: i64, count: u64) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -14544,19 +14516,19 @@ impl crate::read::ReadJson for MemoryEventBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    r.field(&mut v.memory_reference)?;
                     seen |= 1u64;
+                    r.field(&mut v.memory_reference)
                 }
                 "offset" => {
-                    r.field(&mut v.offset)?;
                     seen |= 2u64;
+                    r.field(&mut v.offset)
                 }
                 "count" => {
-                    r.field(&mut v.count)?;
                     seen |= 4u64;
+                    r.field(&mut v.count)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["memoryReference", "offset", "count"])?;
         Ok(v)
@@ -14690,6 +14662,7 @@ impl RunInTerminalResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["processId", "shellProcessId"];
     /// `RunInTerminalResponseBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -14735,12 +14708,10 @@ impl crate::read::ReadJson for RunInTerminalResponseBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "processId" => r.optional(key, &mut v.process_id, &mut v.extra)?,
-                "shellProcessId" => {
-                    r.optional(key, &mut v.shell_process_id, &mut v.extra)?
-                }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "processId" => r.optional(&mut v.process_id, &mut v.extra),
+                "shellProcessId" => r.optional(&mut v.shell_process_id, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -15105,6 +15076,7 @@ impl BreakpointLocationsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `BreakpointLocationsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<BreakpointLocation>) -> Self {
         Self {
             breakpoints,
@@ -15139,11 +15111,11 @@ impl crate::read::ReadJson for BreakpointLocationsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -15177,6 +15149,7 @@ impl SetBreakpointsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetBreakpointsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -15211,11 +15184,11 @@ impl crate::read::ReadJson for SetBreakpointsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -15248,6 +15221,7 @@ impl SetFunctionBreakpointsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetFunctionBreakpointsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -15282,11 +15256,11 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -15320,6 +15294,7 @@ impl SetExceptionBreakpointsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetExceptionBreakpointsResponseBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -15356,9 +15331,9 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "breakpoints" => r.optional(key, &mut v.breakpoints, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "breakpoints" => r.optional(&mut v.breakpoints, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -15407,6 +15382,7 @@ impl DataBreakpointInfoResponseBody {
         "canPersist",
     ];
     /// `DataBreakpointInfoResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(data_id: Option<String>, description: impl Into<String>) -> Self {
         Self {
             data_id,
@@ -15460,17 +15436,17 @@ impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "dataId" => {
-                    r.field(&mut v.data_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.data_id)
                 }
                 "description" => {
-                    r.field(&mut v.description)?;
                     seen |= 2u64;
+                    r.field(&mut v.description)
                 }
-                "accessTypes" => r.optional(key, &mut v.access_types, &mut v.extra)?,
-                "canPersist" => r.optional(key, &mut v.can_persist, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "accessTypes" => r.optional(&mut v.access_types, &mut v.extra),
+                "canPersist" => r.optional(&mut v.can_persist, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["dataId", "description"])?;
         Ok(v)
@@ -15504,6 +15480,7 @@ impl SetDataBreakpointsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetDataBreakpointsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -15538,11 +15515,11 @@ impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -15575,6 +15552,7 @@ impl SetInstructionBreakpointsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
     /// `SetInstructionBreakpointsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -15609,11 +15587,11 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 1u64;
+                    r.field(&mut v.breakpoints)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
         Ok(v)
@@ -15648,6 +15626,7 @@ impl ContinueResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["allThreadsContinued"];
     /// `ContinueResponseBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -15685,10 +15664,10 @@ impl crate::read::ReadJson for ContinueResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "allThreadsContinued" => {
-                    r.optional(key, &mut v.all_threads_continued, &mut v.extra)?
+                    r.optional(&mut v.all_threads_continued, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -15726,6 +15705,7 @@ impl StackTraceResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["stackFrames", "totalFrames"];
     /// `StackTraceResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(stack_frames: Vec<StackFrame>) -> Self {
         Self {
             stack_frames,
@@ -15768,12 +15748,12 @@ impl crate::read::ReadJson for StackTraceResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "stackFrames" => {
-                    r.field(&mut v.stack_frames)?;
                     seen |= 1u64;
+                    r.field(&mut v.stack_frames)
                 }
-                "totalFrames" => r.optional(key, &mut v.total_frames, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "totalFrames" => r.optional(&mut v.total_frames, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["stackFrames"])?;
         Ok(v)
@@ -15806,6 +15786,7 @@ impl ScopesResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["scopes"];
     /// `ScopesResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(scopes: Vec<Scope>) -> Self {
         Self {
             scopes,
@@ -15840,11 +15821,11 @@ impl crate::read::ReadJson for ScopesResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "scopes" => {
-                    r.field(&mut v.scopes)?;
                     seen |= 1u64;
+                    r.field(&mut v.scopes)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["scopes"])?;
         Ok(v)
@@ -15966,6 +15947,7 @@ impl VariablesResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["variables"];
     /// `VariablesResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(variables: Vec<Variable>) -> Self {
         Self {
             variables,
@@ -16000,11 +15982,11 @@ impl crate::read::ReadJson for VariablesResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variables" => {
-                    r.field(&mut v.variables)?;
                     seen |= 1u64;
+                    r.field(&mut v.variables)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["variables"])?;
         Ok(v)
@@ -16079,6 +16061,7 @@ impl SetVariableResponseBody {
         "valueLocationReference",
     ];
     /// `SetVariableResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
@@ -16166,27 +16149,21 @@ impl crate::read::ReadJson for SetVariableResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 1u64;
+                    r.field(&mut v.value)
                 }
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "type" => r.optional(&mut v.type_, &mut v.extra),
                 "variablesReference" => {
-                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                    r.optional(&mut v.variables_reference, &mut v.extra)
                 }
-                "namedVariables" => {
-                    r.optional(key, &mut v.named_variables, &mut v.extra)?
-                }
-                "indexedVariables" => {
-                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
-                }
-                "memoryReference" => {
-                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
-                }
+                "namedVariables" => r.optional(&mut v.named_variables, &mut v.extra),
+                "indexedVariables" => r.optional(&mut v.indexed_variables, &mut v.extra),
+                "memoryReference" => r.optional(&mut v.memory_reference, &mut v.extra),
                 "valueLocationReference" => {
-                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
+                    r.optional(&mut v.value_location_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["value"])?;
         Ok(v)
@@ -16225,6 +16202,7 @@ impl SourceResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["content", "mimeType"];
     /// `SourceResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
@@ -16267,12 +16245,12 @@ impl crate::read::ReadJson for SourceResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "content" => {
-                    r.field(&mut v.content)?;
                     seen |= 1u64;
+                    r.field(&mut v.content)
                 }
-                "mimeType" => r.optional(key, &mut v.mime_type, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "mimeType" => r.optional(&mut v.mime_type, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["content"])?;
         Ok(v)
@@ -16304,6 +16282,7 @@ impl ThreadsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threads"];
     /// `ThreadsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(threads: Vec<Thread>) -> Self {
         Self {
             threads,
@@ -16338,11 +16317,11 @@ impl crate::read::ReadJson for ThreadsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "threads" => {
-                    r.field(&mut v.threads)?;
                     seen |= 1u64;
+                    r.field(&mut v.threads)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["threads"])?;
         Ok(v)
@@ -16379,6 +16358,7 @@ impl ModulesResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["modules", "totalModules"];
     /// `ModulesResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(modules: Vec<Module>) -> Self {
         Self {
             modules,
@@ -16421,12 +16401,12 @@ impl crate::read::ReadJson for ModulesResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "modules" => {
-                    r.field(&mut v.modules)?;
                     seen |= 1u64;
+                    r.field(&mut v.modules)
                 }
-                "totalModules" => r.optional(key, &mut v.total_modules, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "totalModules" => r.optional(&mut v.total_modules, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["modules"])?;
         Ok(v)
@@ -16460,6 +16440,7 @@ impl LoadedSourcesResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["sources"];
     /// `LoadedSourcesResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(sources: Vec<Source>) -> Self {
         Self {
             sources,
@@ -16494,11 +16475,11 @@ impl crate::read::ReadJson for LoadedSourcesResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "sources" => {
-                    r.field(&mut v.sources)?;
                     seen |= 1u64;
+                    r.field(&mut v.sources)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["sources"])?;
         Ok(v)
@@ -16692,6 +16673,7 @@ impl EvaluateResponseBody {
         "valueLocationReference",
     ];
     /// `EvaluateResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(result: impl Into<String>, variables_reference: i32) -> Self {
         Self {
             result: result.into(),
@@ -16781,31 +16763,23 @@ impl crate::read::ReadJson for EvaluateResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "result" => {
-                    r.field(&mut v.result)?;
                     seen |= 1u64;
+                    r.field(&mut v.result)
                 }
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
+                "type" => r.optional(&mut v.type_, &mut v.extra),
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
                 "variablesReference" => {
-                    r.field(&mut v.variables_reference)?;
                     seen |= 2u64;
+                    r.field(&mut v.variables_reference)
                 }
-                "namedVariables" => {
-                    r.optional(key, &mut v.named_variables, &mut v.extra)?
-                }
-                "indexedVariables" => {
-                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
-                }
-                "memoryReference" => {
-                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
-                }
+                "namedVariables" => r.optional(&mut v.named_variables, &mut v.extra),
+                "indexedVariables" => r.optional(&mut v.indexed_variables, &mut v.extra),
+                "memoryReference" => r.optional(&mut v.memory_reference, &mut v.extra),
                 "valueLocationReference" => {
-                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
+                    r.optional(&mut v.value_location_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["result", "variablesReference"])?;
         Ok(v)
@@ -16887,6 +16861,7 @@ impl SetExpressionResponseBody {
         "valueLocationReference",
     ];
     /// `SetExpressionResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
@@ -16983,30 +16958,22 @@ impl crate::read::ReadJson for SetExpressionResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 1u64;
+                    r.field(&mut v.value)
                 }
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
-                "presentationHint" => {
-                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
-                }
+                "type" => r.optional(&mut v.type_, &mut v.extra),
+                "presentationHint" => r.optional(&mut v.presentation_hint, &mut v.extra),
                 "variablesReference" => {
-                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                    r.optional(&mut v.variables_reference, &mut v.extra)
                 }
-                "namedVariables" => {
-                    r.optional(key, &mut v.named_variables, &mut v.extra)?
-                }
-                "indexedVariables" => {
-                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
-                }
-                "memoryReference" => {
-                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
-                }
+                "namedVariables" => r.optional(&mut v.named_variables, &mut v.extra),
+                "indexedVariables" => r.optional(&mut v.indexed_variables, &mut v.extra),
+                "memoryReference" => r.optional(&mut v.memory_reference, &mut v.extra),
                 "valueLocationReference" => {
-                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
+                    r.optional(&mut v.value_location_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["value"])?;
         Ok(v)
@@ -17042,6 +17009,7 @@ impl StepInTargetsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["targets"];
     /// `StepInTargetsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(targets: Vec<StepInTarget>) -> Self {
         Self {
             targets,
@@ -17076,11 +17044,11 @@ impl crate::read::ReadJson for StepInTargetsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "targets" => {
-                    r.field(&mut v.targets)?;
                     seen |= 1u64;
+                    r.field(&mut v.targets)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["targets"])?;
         Ok(v)
@@ -17113,6 +17081,7 @@ impl GotoTargetsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["targets"];
     /// `GotoTargetsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(targets: Vec<GotoTarget>) -> Self {
         Self {
             targets,
@@ -17147,11 +17116,11 @@ impl crate::read::ReadJson for GotoTargetsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "targets" => {
-                    r.field(&mut v.targets)?;
                     seen |= 1u64;
+                    r.field(&mut v.targets)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["targets"])?;
         Ok(v)
@@ -17184,6 +17153,7 @@ impl CompletionsResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["targets"];
     /// `CompletionsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(targets: Vec<CompletionItem>) -> Self {
         Self {
             targets,
@@ -17218,11 +17188,11 @@ impl crate::read::ReadJson for CompletionsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "targets" => {
-                    r.field(&mut v.targets)?;
                     seen |= 1u64;
+                    r.field(&mut v.targets)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["targets"])?;
         Ok(v)
@@ -17270,6 +17240,7 @@ impl ExceptionInfoResponseBody {
         "details",
     ];
     /// `ExceptionInfoResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(exception_id: impl Into<String>, break_mode: ExceptionBreakMode) -> Self {
         Self {
             exception_id: exception_id.into(),
@@ -17323,17 +17294,17 @@ impl crate::read::ReadJson for ExceptionInfoResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "exceptionId" => {
-                    r.field(&mut v.exception_id)?;
                     seen |= 1u64;
+                    r.field(&mut v.exception_id)
                 }
-                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "description" => r.optional(&mut v.description, &mut v.extra),
                 "breakMode" => {
-                    r.field(&mut v.break_mode)?;
                     seen |= 2u64;
+                    r.field(&mut v.break_mode)
                 }
-                "details" => r.optional(key, &mut v.details, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "details" => r.optional(&mut v.details, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["exceptionId", "breakMode"])?;
         Ok(v)
@@ -17379,6 +17350,7 @@ impl ReadMemoryResponseBody {
         "data",
     ];
     /// `ReadMemoryResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(address: impl Into<String>) -> Self {
         Self {
             address: address.into(),
@@ -17430,15 +17402,13 @@ impl crate::read::ReadJson for ReadMemoryResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "address" => {
-                    r.field(&mut v.address)?;
                     seen |= 1u64;
+                    r.field(&mut v.address)
                 }
-                "unreadableBytes" => {
-                    r.optional(key, &mut v.unreadable_bytes, &mut v.extra)?
-                }
-                "data" => r.optional(key, &mut v.data, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "unreadableBytes" => r.optional(&mut v.unreadable_bytes, &mut v.extra),
+                "data" => r.optional(&mut v.data, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["address"])?;
         Ok(v)
@@ -17480,6 +17450,7 @@ impl WriteMemoryResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["offset", "bytesWritten"];
     /// `WriteMemoryResponseBody` with every optional property absent.
+    #[inline]
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -17525,10 +17496,10 @@ impl crate::read::ReadJson for WriteMemoryResponseBody {
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
-                "bytesWritten" => r.optional(key, &mut v.bytes_written, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "offset" => r.optional(&mut v.offset, &mut v.extra),
+                "bytesWritten" => r.optional(&mut v.bytes_written, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         Ok(v)
     }
@@ -17565,6 +17536,7 @@ impl DisassembleResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["instructions"];
     /// `DisassembleResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(instructions: Vec<DisassembledInstruction>) -> Self {
         Self {
             instructions,
@@ -17599,11 +17571,11 @@ impl crate::read::ReadJson for DisassembleResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "instructions" => {
-                    r.field(&mut v.instructions)?;
                     seen |= 1u64;
+                    r.field(&mut v.instructions)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["instructions"])?;
         Ok(v)
@@ -17654,6 +17626,7 @@ impl LocationsResponseBody {
         "endColumn",
     ];
     /// `LocationsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source: Source, line: u64) -> Self {
         Self {
             source,
@@ -17716,18 +17689,18 @@ impl crate::read::ReadJson for LocationsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
-                    r.field(&mut v.source)?;
                     seen |= 1u64;
+                    r.field(&mut v.source)
                 }
                 "line" => {
-                    r.field(&mut v.line)?;
                     seen |= 2u64;
+                    r.field(&mut v.line)
                 }
-                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
-                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
-                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "column" => r.optional(&mut v.column, &mut v.extra),
+                "endLine" => r.optional(&mut v.end_line, &mut v.extra),
+                "endColumn" => r.optional(&mut v.end_column, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["source", "line"])?;
         Ok(v)
@@ -18883,6 +18856,7 @@ impl PydevdSystemInfoResponseBody {
         "pydevd",
     ];
     /// `PydevdSystemInfoResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         python: PydevdPythonInfo,
         platform: PydevdPlatformInfo,
@@ -18932,23 +18906,23 @@ impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "python" => {
-                    r.field(&mut v.python)?;
                     seen |= 1u64;
+                    r.field(&mut v.python)
                 }
                 "platform" => {
-                    r.field(&mut v.platform)?;
                     seen |= 2u64;
+                    r.field(&mut v.platform)
                 }
                 "process" => {
-                    r.field(&mut v.process)?;
                     seen |= 4u64;
+                    r.field(&mut v.process)
                 }
                 "pydevd" => {
-                    r.field(&mut v.pydevd)?;
                     seen |= 8u64;
+                    r.field(&mut v.pydevd)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["python", "platform", "process", "pydevd"])?;
         Ok(v)
@@ -18990,6 +18964,7 @@ impl PydevdAuthorizeResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["clientAccessToken"];
     /// `PydevdAuthorizeResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(client_access_token: impl Into<String>) -> Self {
         Self {
             client_access_token: client_access_token.into(),
@@ -19028,11 +19003,11 @@ impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "clientAccessToken" => {
-                    r.field(&mut v.client_access_token)?;
                     seen |= 1u64;
+                    r.field(&mut v.client_access_token)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["clientAccessToken"])?;
         Ok(v)
@@ -19069,6 +19044,7 @@ impl DumpCellResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["sourcePath"];
     /// `DumpCellResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(source_path: impl Into<String>) -> Self {
         Self {
             source_path: source_path.into(),
@@ -19107,11 +19083,11 @@ impl crate::read::ReadJson for DumpCellResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "sourcePath" => {
-                    r.field(&mut v.source_path)?;
                     seen |= 1u64;
+                    r.field(&mut v.source_path)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["sourcePath"])?;
         Ok(v)
@@ -19273,6 +19249,7 @@ impl DebugInfoResponseBody {
         "copyToGlobals",
     ];
     /// `DebugInfoResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         is_started: bool,
         hash_method: impl Into<String>,
@@ -19357,40 +19334,38 @@ impl crate::read::ReadJson for DebugInfoResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "isStarted" => {
-                    r.field(&mut v.is_started)?;
                     seen |= 1u64;
+                    r.field(&mut v.is_started)
                 }
                 "hashMethod" => {
-                    r.field(&mut v.hash_method)?;
                     seen |= 2u64;
+                    r.field(&mut v.hash_method)
                 }
                 "hashSeed" => {
-                    r.field(&mut v.hash_seed)?;
                     seen |= 4u64;
+                    r.field(&mut v.hash_seed)
                 }
                 "tmpFilePrefix" => {
-                    r.field(&mut v.tmp_file_prefix)?;
                     seen |= 8u64;
+                    r.field(&mut v.tmp_file_prefix)
                 }
                 "tmpFileSuffix" => {
-                    r.field(&mut v.tmp_file_suffix)?;
                     seen |= 16u64;
+                    r.field(&mut v.tmp_file_suffix)
                 }
                 "breakpoints" => {
-                    r.field(&mut v.breakpoints)?;
                     seen |= 32u64;
+                    r.field(&mut v.breakpoints)
                 }
                 "stoppedThreads" => {
-                    r.field(&mut v.stopped_threads)?;
                     seen |= 64u64;
+                    r.field(&mut v.stopped_threads)
                 }
-                "richRendering" => r.optional(key, &mut v.rich_rendering, &mut v.extra)?,
-                "exceptionPaths" => {
-                    r.optional(key, &mut v.exception_paths, &mut v.extra)?
-                }
-                "copyToGlobals" => r.optional(key, &mut v.copy_to_globals, &mut v.extra)?,
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                "richRendering" => r.optional(&mut v.rich_rendering, &mut v.extra),
+                "exceptionPaths" => r.optional(&mut v.exception_paths, &mut v.extra),
+                "copyToGlobals" => r.optional(&mut v.copy_to_globals, &mut v.extra),
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(
             seen,
@@ -19439,6 +19414,7 @@ impl InspectVariablesResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["variables"];
     /// `InspectVariablesResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(variables: Vec<InspectedVariable>) -> Self {
         Self {
             variables,
@@ -19477,11 +19453,11 @@ impl crate::read::ReadJson for InspectVariablesResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variables" => {
-                    r.field(&mut v.variables)?;
                     seen |= 1u64;
+                    r.field(&mut v.variables)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["variables"])?;
         Ok(v)
@@ -19519,6 +19495,7 @@ impl RichInspectVariablesResponseBody {
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["data", "metadata"];
     /// `RichInspectVariablesResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(
         data: serde_json::Map<String, serde_json::Value>,
         metadata: serde_json::Map<String, serde_json::Value>,
@@ -19562,15 +19539,15 @@ impl crate::read::ReadJson for RichInspectVariablesResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "data" => {
-                    r.field(&mut v.data)?;
                     seen |= 1u64;
+                    r.field(&mut v.data)
                 }
                 "metadata" => {
-                    r.field(&mut v.metadata)?;
                     seen |= 2u64;
+                    r.field(&mut v.metadata)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["data", "metadata"])?;
         Ok(v)
@@ -19617,6 +19594,7 @@ impl CopyToGlobalsResponseBody {
         "variablesReference",
     ];
     /// `CopyToGlobalsResponseBody` from its required properties; optional ones are absent.
+    #[inline]
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
@@ -19672,15 +19650,15 @@ impl crate::read::ReadJson for CopyToGlobalsResponseBody {
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "value" => {
-                    r.field(&mut v.value)?;
                     seen |= 1u64;
+                    r.field(&mut v.value)
                 }
-                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "type" => r.optional(&mut v.type_, &mut v.extra),
                 "variablesReference" => {
-                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                    r.optional(&mut v.variables_reference, &mut v.extra)
                 }
-                _ => r.extra(key, &mut v.extra)?,
-            }
+                _ => r.extra(&mut v.extra),
+            }?;
         }
         r.all_seen(seen, &["value"])?;
         Ok(v)
