@@ -216,6 +216,31 @@ fn compare(what: &str, n: usize, direct: &mut dyn FnMut(), recorded: Vec<Recorde
     }
 }
 
+/// [`compare`] over the clients of the direct path, `record` and `record --spin-us 0`,
+/// and the baseline build's when given, each doing `trip`.
+fn compare_clients(
+    what: &str,
+    n: usize,
+    trip: &dyn Fn(&mut PipeClient),
+    [direct, record, sleeping]: [&mut PipeClient; 3],
+    base: Option<&mut PipeClient>,
+) {
+    let pid = |c: &PipeClient| c.child.id();
+    let (record_pid, sleeping_pid) = (pid(record), pid(sleeping));
+    let base_pid = base.as_deref().map(pid);
+    let mut record_trip = || trip(record);
+    let mut sleeping_trip = || trip(sleeping);
+    let mut base_trip = base.map(|b| move || trip(b));
+    let mut paths: Vec<Recorded<'_>> = vec![
+        ("record", &mut record_trip, record_pid),
+        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
+    ];
+    if let (Some(f), Some(pid)) = (base_trip.as_mut(), base_pid) {
+        paths.push(("baseline build", f, pid));
+    }
+    compare(what, n, &mut || trip(direct), paths);
+}
+
 fn verdict(what: &str, direct: f64, record: f64, cpu: &str) {
     let ratio = record / direct;
     println!(
@@ -232,19 +257,14 @@ fn echo(c: &mut Criterion) {
     let mut record = PipeClient::spawn(&recorded(&dir.path().join("echo.jsonl"), &cat));
     let mut sleeping = PipeClient::spawn(&recorded_sleeping(&dir.path().join("sleep.jsonl"), &cat));
     let mut base = baseline(&dir.path().join("base.jsonl"), &cat).map(|a| PipeClient::spawn(&a));
-    let (record_pid, sleeping_pid) = (record.child.id(), sleeping.child.id());
-    let base_pid = base.as_ref().map(|b| b.child.id());
-    let mut base = base.as_mut().map(|b| move || b.echo_round_trip());
-    let mut record_trip = || record.echo_round_trip();
-    let mut sleeping_trip = || sleeping.echo_round_trip();
-    let mut paths: Vec<Recorded<'_>> = vec![
-        ("record", &mut record_trip, record_pid),
-        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
-    ];
-    if let (Some(f), Some(pid)) = (base.as_mut(), base_pid) {
-        paths.push(("baseline build", f, pid));
-    }
-    compare("echo (cat)", 500, &mut || direct.echo_round_trip(), paths);
+    let clients = [&mut direct, &mut record, &mut sleeping];
+    compare_clients(
+        "echo (cat)",
+        500,
+        &PipeClient::echo_round_trip,
+        clients,
+        base.as_mut(),
+    );
     let mut g = c.benchmark_group("echo");
     g.bench_function("direct", |b| b.iter(|| direct.echo_round_trip()));
     g.bench_function("record", |b| b.iter(|| record.echo_round_trip()));
@@ -288,19 +308,8 @@ fn gdb(c: &mut Criterion) {
         assert_eq!(v["success"], true, "{v}");
     };
     let mut base = baseline(&dir.path().join("base.jsonl"), &argv).map(|a| start(&a));
-    let (record_pid, sleeping_pid) = (record.child.id(), sleeping.child.id());
-    let base_pid = base.as_ref().map(|b| b.child.id());
-    let mut base = base.as_mut().map(|b| move || threads(b));
-    let mut record_trip = || threads(&mut record);
-    let mut sleeping_trip = || threads(&mut sleeping);
-    let mut paths: Vec<Recorded<'_>> = vec![
-        ("record", &mut record_trip, record_pid),
-        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
-    ];
-    if let (Some(f), Some(pid)) = (base.as_mut(), base_pid) {
-        paths.push(("baseline build", f, pid));
-    }
-    compare("gdb `threads`", 50, &mut || threads(&mut direct), paths);
+    let clients = [&mut direct, &mut record, &mut sleeping];
+    compare_clients("gdb `threads`", 50, &threads, clients, base.as_mut());
     let mut g = c.benchmark_group("gdb");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
     g.bench_function("record", |b| b.iter(|| threads(&mut record)));
@@ -342,23 +351,13 @@ fn debugpy(c: &mut Criterion) {
         assert_eq!(v["command"], "threads", "{v}");
     };
     let mut base = baseline(&dir.path().join("base.jsonl"), &argv).map(|a| start(&a));
-    let (record_pid, sleeping_pid) = (record.child.id(), sleeping.child.id());
-    let base_pid = base.as_ref().map(|b| b.child.id());
-    let mut base = base.as_mut().map(|b| move || threads(b));
-    let mut record_trip = || threads(&mut record);
-    let mut sleeping_trip = || threads(&mut sleeping);
-    let mut paths: Vec<Recorded<'_>> = vec![
-        ("record", &mut record_trip, record_pid),
-        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
-    ];
-    if let (Some(f), Some(pid)) = (base.as_mut(), base_pid) {
-        paths.push(("baseline build", f, pid));
-    }
-    compare(
+    let clients = [&mut direct, &mut record, &mut sleeping];
+    compare_clients(
         "debugpy adapter `threads`",
         50,
-        &mut || threads(&mut direct),
-        paths,
+        &threads,
+        clients,
+        base.as_mut(),
     );
     let mut g = c.benchmark_group("debugpy");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));

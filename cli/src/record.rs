@@ -173,34 +173,50 @@ fn spawn_forwarding(
     spin: Option<SpinPair>,
 ) -> (Copy, Copy) {
     let (c2a_spin, a2c_spin) = spin.unzip();
-    let record = recorder.handle();
-    let c2a = tokio::task::spawn_blocking(move || {
-        let direction = Direction::ClientToAdapter;
-        #[cfg(target_os = "linux")]
-        if let Some(spin) = c2a_spin {
-            return forward_spinning(from_client, to_adapter, direction, 0, record, &spin);
-        }
-        let _ = c2a_spin;
-        forward(from_client, to_adapter, direction, 0, record)
-    });
-    let record = recorder.handle();
-    let a2c = tokio::task::spawn_blocking(move || {
-        let direction = Direction::AdapterToClient;
-        #[cfg(target_os = "linux")]
-        if let Some(spin) = a2c_spin {
-            return forward_spinning(from_adapter, to_client, direction, 0, record, &spin);
-        }
-        let _ = a2c_spin;
-        forward(from_adapter, to_client, direction, 0, record)
-    });
+    let c2a = spawn_direction(
+        recorder,
+        from_client,
+        to_adapter,
+        Direction::ClientToAdapter,
+        c2a_spin,
+    );
+    let a2c = spawn_direction(
+        recorder,
+        from_adapter,
+        to_client,
+        Direction::AdapterToClient,
+        a2c_spin,
+    );
     (c2a, a2c)
 }
 
-/// The (client → adapter, adapter → client) sides of a spin pair (Linux).
+/// One direction of [`spawn_forwarding`]: `forward`, or `forward_spinning` with `spin`.
+fn spawn_direction(
+    recorder: &Recorder,
+    from: Reader,
+    to: Writer,
+    direction: Direction,
+    spin: Option<SpinSide>,
+) -> Copy {
+    let record = recorder.handle();
+    tokio::task::spawn_blocking(move || {
+        #[cfg(target_os = "linux")]
+        if let Some(spin) = spin {
+            return forward_spinning(from, to, direction, 0, record, &spin);
+        }
+        let _ = spin;
+        forward(from, to, direction, 0, record)
+    })
+}
+
+/// One direction's side of a spin pair (Linux).
 #[cfg(target_os = "linux")]
-type SpinPair = (Spin, Spin);
+type SpinSide = Spin;
 #[cfg(not(target_os = "linux"))]
-type SpinPair = (std::convert::Infallible, std::convert::Infallible);
+type SpinSide = std::convert::Infallible;
+
+/// The (client → adapter, adapter → client) sides of a spin pair.
+type SpinPair = (SpinSide, SpinSide);
 
 /// A spin pair over our stdin and the adapter's stdout for `--spin-us` (none when 0, on
 /// other systems, or when the descriptors cannot be copied: forwarding then sleeps between
