@@ -13,7 +13,10 @@
 //! - a side whose doorbell rang polls its reader with a zero timeout, yielding the CPU
 //!   between polls, for up to the window, then sleeps again; when a yield shows that other
 //!   threads want the CPU (it took 20 µs or more), it stops polling early, so that on a
-//!   busy machine it takes no time from the peers.
+//!   busy machine it takes no time from the peers;
+//! - a window that runs out before the reply lets the next rings pass without polling
+//!   (1, 2, 4 … up to 64 for misses in a row; polling at every ring again once it catches
+//!   a reply), so a peer slower than the window costs little CPU.
 //!
 //! The price is CPU time: at most one window of polling per forwarded chunk, on one thread
 //! at a time in a request/response exchange (about 500 µs per message with
@@ -21,6 +24,7 @@
 //! A zero window turns it off. Only readers with a file descriptor (pipes, sockets) can
 //! spin; on other systems [`pair`] is not available and forwarding sleeps as before.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -43,7 +47,15 @@ pub struct Spin {
     bell: Arc<OwnedFd>,
     other: Arc<OwnedFd>,
     window: Duration,
+    /// How many rings to let pass without polling after the next miss (doubles with each
+    /// miss in a row, up to [`MAX_SKIP`]; 0 after a hit).
+    backoff: Cell<u32>,
+    /// Rings still to let pass without polling.
+    skip: Cell<u32>,
 }
+
+/// The most rings let pass without polling after windows that ran out in a row.
+const MAX_SKIP: u32 = 64;
 
 /// The two sides for a session's two directions, given (a copy of) each direction's
 /// reader descriptor (e.g. `fd.try_clone_to_owned()`): the first side is for the direction
@@ -58,12 +70,16 @@ pub fn pair(a: OwnedFd, b: OwnedFd, window: Duration) -> io::Result<(Spin, Spin)
             bell: Arc::clone(&bell_a),
             other: Arc::clone(&bell_b),
             window,
+            backoff: Cell::new(0),
+            skip: Cell::new(0),
         },
         Spin {
             from: b,
             bell: bell_b,
             other: bell_a,
             window,
+            backoff: Cell::new(0),
+            skip: Cell::new(0),
         },
     ))
 }
@@ -80,7 +96,16 @@ impl Spin {
         };
         let mut until: Option<Instant> = None;
         loop {
-            let spinning = until.is_some_and(|t| Instant::now() < t);
+            let spinning = match until {
+                Some(t) if Instant::now() < t => true,
+                Some(_) => {
+                    // The window ran out before the reply: poll less often.
+                    until = None;
+                    self.missed();
+                    false
+                }
+                None => false,
+            };
             let mut fds = [
                 PollFd::new(&self.from, PollFlags::IN),
                 PollFd::new(&*self.bell, PollFlags::IN),
@@ -91,18 +116,22 @@ impl Spin {
                 Err(_) => return,
             }
             if !fds[0].revents().is_empty() {
+                if until.is_some() {
+                    self.hit();
+                }
                 return;
             }
             if !fds[1].revents().is_empty() {
                 self.drain_bell();
-                if !self.window.is_zero() {
+                if !self.window.is_zero() && self.take_turn() {
                     until = Some(Instant::now() + self.window);
                 }
             } else if spinning {
                 // Nothing yet: let whatever else wants this CPU run (often the peer
                 // whose reply we wait for), then look again. If something did run
                 // (the yield took long), the CPUs are busy: polling would take time from
-                // the peers, so sleep until the next ring instead.
+                // the peers, so sleep until the next ring instead. (Not a miss: the next
+                // reply may well come within the window once the CPUs are free.)
                 let before = Instant::now();
                 std::thread::yield_now();
                 if before.elapsed() >= BUSY {
@@ -110,6 +139,32 @@ impl Spin {
                 }
             } else {
                 until = None;
+            }
+        }
+    }
+
+    /// A window ran out: let the next rings pass without polling (1, 2, 4 … up to
+    /// [`MAX_SKIP`] for misses in a row), so that a peer slower than the window (whose
+    /// replies polling never catches) costs little CPU.
+    fn missed(&self) {
+        let backoff = (self.backoff.get() * 2).clamp(1, MAX_SKIP);
+        self.backoff.set(backoff);
+        self.skip.set(backoff);
+    }
+
+    /// Bytes came while polling: poll at every ring again.
+    fn hit(&self) {
+        self.backoff.set(0);
+        self.skip.set(0);
+    }
+
+    /// Whether this ring starts a window (false while rings are let pass after misses).
+    fn take_turn(&self) -> bool {
+        match self.skip.get() {
+            0 => true,
+            n => {
+                self.skip.set(n - 1);
+                false
             }
         }
     }
@@ -178,6 +233,74 @@ mod tests {
         drop(a_write);
         a.wait_readable();
         assert_eq!(a_read.read(&mut one).expect("read at the end"), 0);
+    }
+
+    #[test]
+    fn windows_that_run_out_let_more_rings_pass_until_one_catches_a_reply() {
+        let (a_read, _a_write) = pipe();
+        let (b_read, _b_write) = pipe();
+        let (a, _b) = pair(
+            a_read.as_fd().try_clone_to_owned().expect("dup"),
+            b_read.as_fd().try_clone_to_owned().expect("dup"),
+            Duration::from_millis(1),
+        )
+        .expect("a pair");
+        // Which of the next rings start a window, after each step.
+        let turns = |n: usize| (0..n).map(|_| a.take_turn()).collect::<Vec<_>>();
+        assert_eq!(turns(2), [true, true], "every ring polls at first");
+        a.missed();
+        assert_eq!(turns(2), [false, true]);
+        a.missed();
+        a.missed();
+        assert_eq!(turns(5), [false, false, false, false, true]);
+        for _ in 0..10 {
+            a.missed();
+        }
+        let after_many = turns(MAX_SKIP as usize + 1);
+        assert_eq!(
+            after_many.iter().filter(|t| !**t).count(),
+            MAX_SKIP as usize
+        );
+        a.missed();
+        a.hit();
+        assert_eq!(turns(2), [true, true], "a hit polls at every ring again");
+        // The real thing: a ring, no bytes within the window, bytes later: a miss. (On a
+        // busy machine polling may stop early instead, which is not a miss: one of a few
+        // attempts must see the window run out.)
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let (mut c_read, mut c_write) = pipe();
+            let (d_read, _d_write) = pipe();
+            let (c, d) = pair(
+                c_read.as_fd().try_clone_to_owned().expect("dup"),
+                d_read.as_fd().try_clone_to_owned().expect("dup"),
+                Duration::from_millis(1),
+            )
+            .expect("a pair");
+            let waiter = std::thread::spawn(move || {
+                c.wait_readable();
+                c
+            });
+            d.forwarded();
+            std::thread::sleep(Duration::from_millis(100));
+            c_write.write_all(b"z").expect("write");
+            let c = waiter.join().expect("the waiter");
+            let mut one = [0u8; 1];
+            c_read.read_exact(&mut one).expect("read");
+            seen.push((c.backoff.get(), c.skip.get()));
+            if seen.last() == Some(&(1, 1)) {
+                break;
+            }
+        }
+        assert_eq!(
+            seen.last(),
+            Some(&(1, 1)),
+            "the window ran out: the next ring passes ({seen:?})"
+        );
+        assert!(
+            seen.iter().all(|s| *s == (1, 1) || *s == (0, 0)),
+            "{seen:?}"
+        );
     }
 
     #[test]
