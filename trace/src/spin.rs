@@ -36,6 +36,12 @@ use rustix::event::{EventfdFlags, PollFd, PollFlags, Timespec};
 /// request, short enough to cost little CPU.
 pub const DEFAULT_WINDOW: Duration = Duration::from_micros(500);
 
+/// A `poll` timeout of zero: look, do not wait.
+const NO_WAIT: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+};
+
 /// A yield that takes this long means another thread ran on this CPU: stop polling.
 const BUSY: Duration = Duration::from_micros(20);
 
@@ -90,10 +96,6 @@ impl Spin {
     /// after each ring. Returns at once if there is something already. A failing `poll`
     /// returns too: the caller's `read` then blocks as it would without spinning.
     pub fn wait_readable(&self) {
-        let zero = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
         let mut until: Option<Instant> = None;
         loop {
             let spinning = match until {
@@ -110,7 +112,7 @@ impl Spin {
                 PollFd::new(&self.from, PollFlags::IN),
                 PollFd::new(&*self.bell, PollFlags::IN),
             ];
-            match rustix::event::poll(&mut fds, spinning.then_some(&zero)) {
+            match rustix::event::poll(&mut fds, spinning.then_some(&NO_WAIT)) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(_) => return,
@@ -190,24 +192,43 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
 
-    fn pipe() -> (std::fs::File, std::fs::File) {
-        let (r, w) = std::io::pipe().expect("a pipe");
-        (
-            std::fs::File::from(OwnedFd::from(r)),
-            std::fs::File::from(OwnedFd::from(w)),
+    /// A pair over two fresh pipes: side `a` reads `a_read` (written through `a_write`),
+    /// side `b` reads a pipe kept open and never written.
+    struct Fixture {
+        a: Spin,
+        b: Spin,
+        a_read: std::fs::File,
+        a_write: std::fs::File,
+        _b_pipe: (std::io::PipeReader, std::io::PipeWriter),
+    }
+
+    fn fixture(window: Duration) -> Fixture {
+        let (a_read, a_write) = std::io::pipe().expect("a pipe");
+        let b_pipe = std::io::pipe().expect("a pipe");
+        let (a, b) = pair(
+            a_read.as_fd().try_clone_to_owned().expect("dup"),
+            b_pipe.0.as_fd().try_clone_to_owned().expect("dup"),
+            window,
         )
+        .expect("a pair");
+        Fixture {
+            a,
+            b,
+            a_read: std::fs::File::from(OwnedFd::from(a_read)),
+            a_write: std::fs::File::from(OwnedFd::from(a_write)),
+            _b_pipe: b_pipe,
+        }
     }
 
     #[test]
     fn wait_readable_returns_for_bytes_already_there_for_bytes_after_a_ring_and_for_the_end() {
-        let (mut a_read, mut a_write) = pipe();
-        let (b_read, _b_write) = pipe();
-        let (a, b) = pair(
-            a_read.as_fd().try_clone_to_owned().expect("dup"),
-            b_read.as_fd().try_clone_to_owned().expect("dup"),
-            Duration::from_millis(50),
-        )
-        .expect("a pair");
+        let Fixture {
+            a,
+            b,
+            mut a_read,
+            mut a_write,
+            ..
+        } = fixture(Duration::from_millis(50));
         // Bytes already there: found at once, no ring needed.
         a_write.write_all(b"x").expect("write");
         a.wait_readable();
@@ -237,14 +258,8 @@ mod tests {
 
     #[test]
     fn windows_that_run_out_let_more_rings_pass_until_one_catches_a_reply() {
-        let (a_read, _a_write) = pipe();
-        let (b_read, _b_write) = pipe();
-        let (a, _b) = pair(
-            a_read.as_fd().try_clone_to_owned().expect("dup"),
-            b_read.as_fd().try_clone_to_owned().expect("dup"),
-            Duration::from_millis(1),
-        )
-        .expect("a pair");
+        let f = fixture(Duration::from_millis(1));
+        let a = &f.a;
         // Which of the next rings start a window, after each step.
         let turns = |n: usize| (0..n).map(|_| a.take_turn()).collect::<Vec<_>>();
         assert_eq!(turns(2), [true, true], "every ring polls at first");
@@ -269,14 +284,13 @@ mod tests {
         // attempts must see the window run out.)
         let mut seen = Vec::new();
         for _ in 0..5 {
-            let (mut c_read, mut c_write) = pipe();
-            let (d_read, _d_write) = pipe();
-            let (c, d) = pair(
-                c_read.as_fd().try_clone_to_owned().expect("dup"),
-                d_read.as_fd().try_clone_to_owned().expect("dup"),
-                Duration::from_millis(1),
-            )
-            .expect("a pair");
+            let Fixture {
+                a: c,
+                b: d,
+                a_read: mut c_read,
+                a_write: mut c_write,
+                ..
+            } = fixture(Duration::from_millis(1));
             let waiter = std::thread::spawn(move || {
                 c.wait_readable();
                 c
@@ -305,30 +319,17 @@ mod tests {
 
     #[test]
     fn a_zero_window_rings_nothing() {
-        let (a_read, _a_write) = pipe();
-        let (b_read, _b_write) = pipe();
-        let (a, b) = pair(
-            a_read.as_fd().try_clone_to_owned().expect("dup"),
-            b_read.as_fd().try_clone_to_owned().expect("dup"),
-            Duration::ZERO,
-        )
-        .expect("a pair");
-        b.forwarded();
-        let mut fds = [PollFd::new(&*a.bell, PollFlags::IN)];
-        let zero = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
+        let rang = |window| {
+            let f = fixture(window);
+            f.b.forwarded();
+            let mut fds = [PollFd::new(&*f.a.bell, PollFlags::IN)];
+            rustix::event::poll(&mut fds, Some(&NO_WAIT)).expect("poll")
         };
-        assert_eq!(rustix::event::poll(&mut fds, Some(&zero)).expect("poll"), 0);
-        // With a window the same ring is seen.
-        let (c, d) = pair(
-            a_read.as_fd().try_clone_to_owned().expect("dup"),
-            b_read.as_fd().try_clone_to_owned().expect("dup"),
-            Duration::from_millis(1),
-        )
-        .expect("a pair");
-        d.forwarded();
-        let mut fds = [PollFd::new(&*c.bell, PollFlags::IN)];
-        assert_eq!(rustix::event::poll(&mut fds, Some(&zero)).expect("poll"), 1);
+        assert_eq!(rang(Duration::ZERO), 0);
+        assert_eq!(
+            rang(Duration::from_millis(1)),
+            1,
+            "with a window the ring is seen"
+        );
     }
 }
