@@ -5,6 +5,7 @@
 
 use crate::connection_file::ConnectionInfo;
 use crate::error::Error;
+use crate::heartbeat;
 use crate::wire::{Message, Session};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use zeromq::{
     DealerSendHalf, DealerSocket, ReqSocket, Socket, SocketOptions, SocketRecv, SocketSend,
-    SubSocket, ZmqMessage,
+    SubSocket,
 };
 
 /// The two request channels.
@@ -82,9 +83,10 @@ impl Kernel {
         info: ConnectionInfo,
         timing: &Timing,
     ) -> Result<(Arc<Kernel>, Vec<JoinHandle<()>>), Error> {
-        let options = || {
+        let connect_timeout = timing.connect;
+        let options = move || {
             let mut options = SocketOptions::default();
-            options.connect_timeout(timing.connect);
+            options.connect_timeout(connect_timeout);
             options
         };
         let connect_err =
@@ -139,7 +141,17 @@ impl Kernel {
             tokio::spawn(reply_loop(kernel.clone(), control_rx, "control")),
             tokio::spawn(reply_loop(kernel.clone(), shell_rx, "shell")),
             tokio::spawn(iopub_loop(kernel.clone(), iopub)),
-            tokio::spawn(heartbeat_loop(kernel.clone(), hb, timing.clone())),
+            tokio::spawn({
+                let kernel = kernel.clone();
+                let (interval, timeout) = (timing.heartbeat_interval, timing.heartbeat_timeout);
+                let beat = heartbeat::run(hb, hb_ep, options, interval, timeout, {
+                    let kernel = kernel.clone();
+                    move |at| {
+                        *kernel.last_pong.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                    }
+                });
+                async move { kernel.set_gone(beat.await) }
+            }),
         ];
         Ok((kernel, tasks))
     }
@@ -450,32 +462,5 @@ async fn iopub_loop(kernel: Arc<Kernel>, mut socket: SubSocket) {
                 let _ = watcher.send(message);
             }
         }
-    }
-}
-
-async fn heartbeat_loop(kernel: Arc<Kernel>, mut socket: ReqSocket, timing: Timing) {
-    loop {
-        let started = Instant::now();
-        let ping = async {
-            socket.send(ZmqMessage::from("ping")).await?;
-            socket.recv().await
-        };
-        match tokio::time::timeout(timing.heartbeat_timeout, ping).await {
-            Ok(Ok(_)) => {
-                *kernel.last_pong.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-            }
-            Ok(Err(e)) => {
-                kernel.set_gone(format!("the heartbeat channel failed: {e}"));
-                return;
-            }
-            Err(_) => {
-                kernel.set_gone(format!(
-                    "its heartbeat was silent for {:?} (the kernel process died or hangs)",
-                    timing.heartbeat_timeout
-                ));
-                return;
-            }
-        }
-        tokio::time::sleep(timing.heartbeat_interval.saturating_sub(started.elapsed())).await;
     }
 }

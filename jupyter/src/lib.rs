@@ -39,6 +39,7 @@ mod bridge;
 mod cell;
 mod connection_file;
 mod error;
+mod heartbeat;
 mod kernel;
 mod wire;
 
