@@ -119,6 +119,9 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     };
     let command = StdioCommand::new(program)
         .args(command)
+        // The adapter writes to our stderr directly: no copy, nothing kept (debugpy's
+        // adapter writes kilobytes of log there per failing request).
+        .stderr_limit(0)
         .stderr_passthrough(true);
     let argv: Vec<String> = args
         .command

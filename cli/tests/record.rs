@@ -252,7 +252,7 @@ async fn python_session(
     start: dapkit_session::client::PendingRequest<impl Sized + Send + 'static>,
     program: &Path,
     expect_secret: bool,
-) {
+) -> i64 {
     wait_event(events, "initialized", WAIT, |e| {
         matches!(e, Event::Initialized(_))
     })
@@ -304,7 +304,12 @@ async fn python_session(
         matches!(e, Event::Terminated(_))
     })
     .await;
-    client.disconnect(None).await.expect("disconnect response");
+    // Only the request: each caller closes when the adapter is done.
+    let response = client
+        .request::<DisconnectRequest>(None)
+        .await
+        .expect("disconnect response");
+    i64::from(response.seq)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,7 +351,16 @@ async fn record_stdio_debugpy_session_is_forwarded_and_recorded_byte_exact_and_r
         }))
         .unwrap();
         let start = client.send::<LaunchRequest>(launch).unwrap();
-        python_session(&client, &mut events, start, &program, true).await;
+        let disconnected = python_session(&client, &mut events, start, &program, true).await;
+        // Like an editor, close once the adapter is done: over stdio, debugpy's adapter
+        // reports its sockets after the disconnect response and exits 1 when its stdin
+        // closes before that (`Client::disconnect` would close at once).
+        wait_event(&mut events, "debugpySockets after disconnect", WAIT, |e| {
+            matches!(e, Event::Custom(m) if m.event_name() == Some("debugpySockets"))
+                && e.seq().is_some_and(|seq| seq > disconnected)
+        })
+        .await;
+        client.close().await;
         (client, events)
     })
     .await
@@ -356,9 +370,6 @@ async fn record_stdio_debugpy_session_is_forwarded_and_recorded_byte_exact_and_r
             String::from_utf8_lossy(&stderr.bytes())
         )
     });
-    // The client keeps its end open until the adapter has exited by itself, as editors
-    // do: debugpy's adapter still writes an event after its disconnect response, and
-    // exits 1 if its stdin closes in between.
     let status = wait_exit(&mut record, &stderr).await;
     drop(client);
     assert!(

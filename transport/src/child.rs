@@ -135,13 +135,12 @@ fn spawn_child(
     cmd.args(&command.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(
-            if command.stderr_limit == 0 && !command.stderr_passthrough {
-                Stdio::null()
-            } else {
-                Stdio::piped()
-            },
-        )
+        .stderr(match (command.stderr_limit, command.stderr_passthrough) {
+            (0, false) => Stdio::null(),
+            // Nothing to keep: the child writes to our stderr itself, with no copy.
+            (0, true) => Stdio::inherit(),
+            _ => Stdio::piped(),
+        })
         .kill_on_drop(true);
     if command.env_clear {
         cmd.env_clear();

@@ -161,10 +161,14 @@ pub struct StdioCommand {
     pub env_clear: bool,
     /// Working directory of the child (inherited when `None`).
     pub cwd: Option<PathBuf>,
-    /// How many bytes of the child's stderr to keep (the newest ones); `0` discards stderr.
+    /// How many bytes of the child's stderr to keep (the newest ones); `0` keeps none
+    /// (and, without [`stderr_passthrough`](Self::stderr_passthrough), discards stderr).
     pub stderr_limit: usize,
     /// Also copy the child's stderr to this process's stderr as it arrives (for programs
-    /// that stand in for the adapter, such as a recorder).
+    /// that stand in for the adapter, such as a recorder). With a `stderr_limit` of `0`
+    /// nothing needs copying: the child is given this process's stderr itself, so what it
+    /// writes costs this process nothing (and, should this process's stderr close, the
+    /// child's writes fail instead of being drained).
     pub stderr_passthrough: bool,
 }
 
@@ -219,13 +223,15 @@ impl StdioCommand {
         self
     }
 
-    /// Sets how many stderr bytes are kept (`0` discards stderr).
+    /// Sets how many stderr bytes are kept (`0`: none; stderr is discarded unless passed
+    /// through).
     pub fn stderr_limit(mut self, bytes: usize) -> Self {
         self.stderr_limit = bytes;
         self
     }
 
-    /// Also copies the child's stderr to this process's stderr, unchanged, as it arrives.
+    /// Also copies the child's stderr to this process's stderr, unchanged, as it arrives
+    /// (with a `stderr_limit` of `0`, gives the child this process's stderr instead).
     pub fn stderr_passthrough(mut self, on: bool) -> Self {
         self.stderr_passthrough = on;
         self

@@ -75,6 +75,35 @@ async fn blocking_stdio_echoes_through_plain_files_and_captures_stderr() {
     assert_eq!(child.stderr_tail(), "adapter log: up\n");
 }
 
+/// Passed through with nothing kept, the child's stderr is this process's own (no pipe, no
+/// copy): the child sees the same open file on its fd 2.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn stderr_passed_through_with_nothing_kept_is_our_own_stderr() {
+    let script = "import os, sys\n\
+                  sys.stdout.write(os.readlink('/proc/self/fd/2')); sys.stdout.flush()\n";
+    let ours = std::fs::read_link("/proc/self/fd/2").unwrap();
+    let read_childs = |command: StdioCommand| async move {
+        let mut conn = spawn_stdio(&command).unwrap();
+        let mut child = conn.take_child().unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(LIMIT, conn.read_to_end(&mut out))
+            .await
+            .unwrap()
+            .unwrap();
+        child.wait_or_kill(LIMIT).await.unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let command = || StdioCommand::new(python3()).arg("-c").arg(script);
+    let theirs = read_childs(command().stderr_limit(0).stderr_passthrough(true)).await;
+    assert_eq!(theirs, ours.to_string_lossy());
+    // Kept or not passed through, it is a pipe (or /dev/null) of the child's own.
+    let piped = read_childs(command().stderr_passthrough(true)).await;
+    assert!(piped.starts_with("pipe:"), "{piped}");
+    let dropped = read_childs(command().stderr_limit(0)).await;
+    assert_eq!(dropped, "/dev/null");
+}
+
 #[tokio::test]
 async fn stderr_is_captured_while_stdout_carries_data() {
     let script = "import sys\n\
