@@ -42,7 +42,7 @@ const ADAPTER_GONE: Duration = Duration::from_millis(200);
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// The trace to write (gzip when the name ends in `.gz`); each record is flushed as
-    /// written, at most about 1 ms after its bytes were forwarded.
+    /// written, right after its bytes were forwarded.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Replace the values of launch/attach and runInTerminal `env` by `"<redacted>"` in the
@@ -94,7 +94,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, CliError> {
     result
 }
 
-/// Creates the trace file and starts the recorder thread.
+/// Creates the trace file and the recorder the forwarding threads write it through.
 fn start_recorder(args: &RecordArgs, adapter: serde_json::Value) -> Result<Recorder, CliError> {
     let header = Header::new(adapter).with_redacted(args.redact);
     let writer = TraceWriter::create(&args.out, &header)

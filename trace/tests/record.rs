@@ -3,7 +3,7 @@
 //! recorder went to sleep, and a failing trace never stalls the forwarding.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dapkit_trace::record::{IDLE_AFTER, QUEUE_CHUNKS, Recorder, forward};
+use dapkit_trace::record::{Recorder, forward};
 use dapkit_trace::tap::{StreamRebuilder, Tap};
 use dapkit_trace::{Direction, Header, TraceReader, TraceWriter};
 use std::io::{self, Read, Write};
@@ -49,53 +49,145 @@ fn stream(path: &std::path::Path, direction: Direction) -> Vec<u8> {
     out
 }
 
+/// What the forwarding thread writes, handed to the test as it is written.
+struct Out(mpsc::Sender<Vec<u8>>);
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = self.0.send(buf.to_vec());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 #[test]
-fn forwarded_bytes_are_recorded_byte_exact_and_promptly_even_after_the_recorder_slept() {
+fn forwarded_bytes_are_recorded_byte_exact_before_the_next_chunk_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.jsonl");
     let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
     let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
     let (to_peer, peer) = mpsc::channel();
+    let (out, forwarded) = mpsc::channel();
     let record = recorder.handle();
     let copy = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let n = forward(
+        forward(
             Peer(peer, Vec::new()),
-            &mut out,
+            Out(out),
             Direction::ClientToAdapter,
             0,
             record,
-        );
-        (n.unwrap(), out)
+        )
     });
     let first = frame(r#"{"seq":1,"type":"request","command":"initialize"}"#);
-    // A frame in three pieces, junk, and a frame after the recorder has gone idle.
+    let second = frame(r#"{"seq":2,"type":"request","command":"threads"}"#);
+    // A frame in three pieces, junk, and a frame, each forwarded before the next is sent.
+    let pieces: [&[u8]; 5] = [
+        &first[..10],
+        &first[10..30],
+        &first[30..],
+        b"junk\n",
+        &second,
+    ];
     let mut sent = Vec::new();
-    for piece in [&first[..10], &first[10..30], &first[30..], b"junk\n"] {
+    let wait = Duration::from_secs(10);
+    for (i, piece) in pieces.iter().enumerate() {
         to_peer.send(piece.to_vec()).unwrap();
         sent.extend_from_slice(piece);
+        assert_eq!(forwarded.recv_timeout(wait).unwrap(), *piece);
+        // The chunk before this one was recorded before this one was read: a killed
+        // recorder would lose at most the chunk in flight.
+        // (The junk is known to end only when the next frame begins.)
+        let recorded = std::fs::read_to_string(&path).unwrap();
+        let initialize = recorded.contains(r#""command":"initialize""#);
+        match i {
+            0 | 1 => assert!(!initialize, "a frame recorded before it was whole"),
+            2 => {} // being recorded now, or already
+            _ => assert!(initialize, "after piece {i}: {recorded}"),
+        }
     }
-    std::thread::sleep(IDLE_AFTER + Duration::from_millis(100));
-    let last = frame(r#"{"seq":2,"type":"request","command":"threads"}"#);
-    to_peer.send(last.clone()).unwrap();
-    sent.extend_from_slice(&last);
-    // The last frame is written while the session goes on (not at its end): the recorder
-    // was woken by it. Bounded: 10 s.
-    let written = (0..1000).any(|_| {
-        std::thread::sleep(Duration::from_millis(10));
-        std::fs::read_to_string(&path).is_ok_and(|t| t.contains(r#""command":"threads""#))
-    });
-    assert!(
-        written,
-        "the frame sent after the idle time was not recorded"
-    );
     drop(to_peer);
-    let (n, out) = copy.join().unwrap();
+    let n = copy.join().unwrap().unwrap();
     recorder.finish().unwrap();
-    assert_eq!(out, sent, "forwarded unchanged");
     assert_eq!(n, sent.len() as u64);
     assert_eq!(stream(&path, Direction::ClientToAdapter), sent);
     assert!(stream(&path, Direction::AdapterToClient).is_empty());
+}
+
+/// Two directions through one recorder: a reply read after its request was forwarded is
+/// recorded after it, even when the request's own thread is still busy forwarding.
+#[test]
+fn the_trace_keeps_the_wire_order_across_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
+    let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+    // client → adapter: the adapter side answers each request it receives at once.
+    let (to_c2a, c2a_in) = mpsc::channel();
+    let (to_a2c, a2c_in) = mpsc::channel::<Vec<u8>>();
+    let (to_client, client_gets) = mpsc::channel();
+    struct Answering(mpsc::Sender<Vec<u8>>);
+    impl Write for Answering {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let text = String::from_utf8_lossy(buf);
+            if let Some(at) = text.find(r#""seq":"#) {
+                let seq: String = text[at + 6..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let reply = format!(
+                    r#"{{"seq":{seq},"type":"response","request_seq":{seq},"success":true,"command":"threads"}}"#
+                );
+                let _ = self.0.send(frame(&reply));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let (record_c2a, record_a2c) = (recorder.handle(), recorder.handle());
+    let c2a = std::thread::spawn(move || {
+        forward(
+            Peer(c2a_in, Vec::new()),
+            Answering(to_a2c),
+            Direction::ClientToAdapter,
+            0,
+            record_c2a,
+        )
+    });
+    let a2c = std::thread::spawn(move || {
+        forward(
+            Peer(a2c_in, Vec::new()),
+            Out(to_client),
+            Direction::AdapterToClient,
+            0,
+            record_a2c,
+        )
+    });
+    for seq in 1..=200 {
+        let request = format!(r#"{{"seq":{seq},"type":"request","command":"threads"}}"#);
+        to_c2a.send(frame(&request)).unwrap();
+        client_gets.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
+    drop(to_c2a);
+    c2a.join().unwrap().unwrap();
+    a2c.join().unwrap().unwrap();
+    recorder.finish().unwrap();
+    let mut reader = TraceReader::open(&path).unwrap();
+    let mut kinds = Vec::new();
+    while let Some(record) = reader.next_record().unwrap() {
+        kinds.push(record.direction);
+    }
+    assert_eq!(kinds.len(), 400);
+    for (i, pair) in kinds.chunks(2).enumerate() {
+        assert_eq!(
+            pair,
+            [Direction::ClientToAdapter, Direction::AdapterToClient],
+            "exchange {i}: the reply recorded before its request"
+        );
+    }
 }
 
 /// A trace file that fails once `broken` is set.
@@ -123,11 +215,11 @@ fn a_failing_trace_never_stalls_forwarding_and_is_reported_at_the_end() {
     .unwrap();
     broken.store(true, Ordering::Relaxed);
     let recorder = Recorder::start(Tap::new(writer, false), |_| Ok(())).unwrap();
-    // Far more chunks than the queue holds: forwarding must go on while the recorder fails.
+    // Many chunks: forwarding must go on while the recorder fails.
     let body = r#"{"seq":1,"type":"event","event":"output"}"#;
     let (to_peer, peer) = mpsc::channel();
     let mut sent = Vec::new();
-    for _ in 0..QUEUE_CHUNKS * 4 {
+    for _ in 0..1024 {
         let f = frame(body);
         sent.extend_from_slice(&f);
         to_peer.send(f).unwrap();
