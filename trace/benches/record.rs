@@ -6,7 +6,7 @@
 //!   per direction, on threads of its own): the cost of any man in the middle, one more
 //!   hop each way.
 //! - `roundtrip/record`: the same through the recorder `dapkit record` runs (`forward` both
-//!   ways + the `Recorder` thread writing a trace file, flushed per record).
+//!   ways, the forwarding threads writing a trace file, flushed per record).
 //!
 //! The ratios record/direct (the target: ≤ 1.10) and record/relay (what recording adds to
 //! the hop) are printed twice: from 31 interleaved rounds before the criterion
