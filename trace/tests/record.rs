@@ -49,6 +49,16 @@ fn stream(path: &std::path::Path, direction: Direction) -> Vec<u8> {
     out
 }
 
+/// A recorder writing the trace file `path` in a temporary directory (kept while the
+/// first value lives).
+fn file_recorder() -> (tempfile::TempDir, std::path::PathBuf, Recorder) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
+    let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+    (dir, path, recorder)
+}
+
 /// What the forwarding thread writes, handed to the test as it is written.
 struct Out(mpsc::Sender<Vec<u8>>);
 
@@ -64,10 +74,7 @@ impl Write for Out {
 
 #[test]
 fn forwarded_bytes_are_recorded_byte_exact_before_the_next_chunk_is_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.jsonl");
-    let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
-    let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+    let (_dir, path, recorder) = file_recorder();
     let (to_peer, peer) = mpsc::channel();
     let (out, forwarded) = mpsc::channel();
     let record = recorder.handle();
@@ -119,10 +126,7 @@ fn forwarded_bytes_are_recorded_byte_exact_before_the_next_chunk_is_read() {
 /// recorded after it, even when the request's own thread is still busy forwarding.
 #[test]
 fn the_trace_keeps_the_wire_order_across_directions() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.jsonl");
-    let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
-    let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+    let (_dir, path, recorder) = file_recorder();
     // client → adapter: the adapter side answers each request it receives at once.
     let (to_c2a, c2a_in) = mpsc::channel();
     let (to_a2c, a2c_in) = mpsc::channel::<Vec<u8>>();
@@ -263,10 +267,7 @@ fn spinning_forwarders_forward_and_record_both_directions_byte_exact() {
             std::fs::File::from(std::os::fd::OwnedFd::from(w)),
         )
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.jsonl");
-    let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
-    let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+    let (_dir, path, recorder) = file_recorder();
     // client → (c2a pipe) → forwarder → (adapter-in pipe) → adapter
     // adapter → (a2c pipe) → forwarder → (client-in pipe) → client
     let (c2a_read, mut client_out) = pipe();
