@@ -72,21 +72,23 @@ impl Write for Out {
     }
 }
 
+/// `forward` on a thread of its own from the pieces `peer` receives to `out`, client 0.
+fn spawn_forward(
+    peer: mpsc::Receiver<Vec<u8>>,
+    out: impl Write + Send + 'static,
+    direction: Direction,
+    recorder: &Recorder,
+) -> std::thread::JoinHandle<io::Result<u64>> {
+    let record = recorder.handle();
+    std::thread::spawn(move || forward(Peer(peer, Vec::new()), out, direction, 0, record))
+}
+
 #[test]
 fn forwarded_bytes_are_recorded_byte_exact_before_the_next_chunk_is_read() {
     let (_dir, path, recorder) = file_recorder();
     let (to_peer, peer) = mpsc::channel();
     let (out, forwarded) = mpsc::channel();
-    let record = recorder.handle();
-    let copy = std::thread::spawn(move || {
-        forward(
-            Peer(peer, Vec::new()),
-            Out(out),
-            Direction::ClientToAdapter,
-            0,
-            record,
-        )
-    });
+    let copy = spawn_forward(peer, Out(out), Direction::ClientToAdapter, &recorder);
     let first = frame(r#"{"seq":1,"type":"request","command":"initialize"}"#);
     let second = frame(r#"{"seq":2,"type":"request","command":"threads"}"#);
     // A frame in three pieces, junk, and a frame, each forwarded before the next is sent.
@@ -151,25 +153,18 @@ fn the_trace_keeps_the_wire_order_across_directions() {
             Ok(())
         }
     }
-    let (record_c2a, record_a2c) = (recorder.handle(), recorder.handle());
-    let c2a = std::thread::spawn(move || {
-        forward(
-            Peer(c2a_in, Vec::new()),
-            Answering(to_a2c),
-            Direction::ClientToAdapter,
-            0,
-            record_c2a,
-        )
-    });
-    let a2c = std::thread::spawn(move || {
-        forward(
-            Peer(a2c_in, Vec::new()),
-            Out(to_client),
-            Direction::AdapterToClient,
-            0,
-            record_a2c,
-        )
-    });
+    let c2a = spawn_forward(
+        c2a_in,
+        Answering(to_a2c),
+        Direction::ClientToAdapter,
+        &recorder,
+    );
+    let a2c = spawn_forward(
+        a2c_in,
+        Out(to_client),
+        Direction::AdapterToClient,
+        &recorder,
+    );
     for seq in 1..=200 {
         let request = format!(r#"{{"seq":{seq},"type":"request","command":"threads"}}"#);
         to_c2a.send(frame(&request)).unwrap();
