@@ -53,6 +53,8 @@ pub struct Spin {
     bell: Arc<OwnedFd>,
     other: Arc<OwnedFd>,
     window: Duration,
+    /// A yield at least this long ends the polling ([`BUSY`]; tests raise it).
+    busy: Duration,
     /// How many rings to let pass without polling after the next miss (doubles with each
     /// miss in a row, up to [`MAX_SKIP`]; 0 after a hit).
     backoff: Cell<u32>,
@@ -76,6 +78,7 @@ pub fn pair(a: OwnedFd, b: OwnedFd, window: Duration) -> io::Result<(Spin, Spin)
             bell: Arc::clone(&bell_a),
             other: Arc::clone(&bell_b),
             window,
+            busy: BUSY,
             backoff: Cell::new(0),
             skip: Cell::new(0),
         },
@@ -84,6 +87,7 @@ pub fn pair(a: OwnedFd, b: OwnedFd, window: Duration) -> io::Result<(Spin, Spin)
             bell: bell_b,
             other: bell_a,
             window,
+            busy: BUSY,
             backoff: Cell::new(0),
             skip: Cell::new(0),
         },
@@ -136,7 +140,7 @@ impl Spin {
                 // reply may well come within the window once the CPUs are free.)
                 let before = Instant::now();
                 std::thread::yield_now();
-                if before.elapsed() >= BUSY {
+                if before.elapsed() >= self.busy {
                     until = None;
                 }
             } else {
@@ -234,20 +238,20 @@ mod tests {
         a.wait_readable();
         let mut one = [0u8; 1];
         a_read.read_exact(&mut one).expect("read");
-        // The other side rings, then bytes come within the window: found.
+        // The other side rings, then bytes come within the window: found (and not before
+        // they came, whether the waiter polled all along or the machine was too busy).
+        let written = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = Arc::clone(&written);
         let waiter = std::thread::spawn(move || {
-            let start = Instant::now();
             a.wait_readable();
-            (a, start.elapsed())
+            (a, seen.load(std::sync::atomic::Ordering::SeqCst))
         });
         b.forwarded();
         std::thread::sleep(Duration::from_millis(5));
+        written.store(true, std::sync::atomic::Ordering::SeqCst);
         a_write.write_all(b"y").expect("write");
-        let (a, waited) = waiter.join().expect("the waiter");
-        assert!(
-            waited >= Duration::from_millis(4),
-            "returned before the bytes came: {waited:?}"
-        );
+        let (a, after_the_bytes) = waiter.join().expect("the waiter");
+        assert!(after_the_bytes, "returned before the bytes came");
         a_read.read_exact(&mut one).expect("read");
         assert_eq!(&one, b"y");
         // The reader's end is readable too (`read` then returns 0).
@@ -279,18 +283,19 @@ mod tests {
         a.missed();
         a.hit();
         assert_eq!(turns(2), [true, true], "a hit polls at every ring again");
-        // The real thing: a ring, no bytes within the window, bytes later: a miss. (On a
-        // busy machine polling may stop early instead, which is not a miss: one of a few
-        // attempts must see the window run out.)
+        // The real thing: a ring, no bytes within the window, bytes later: a miss. (The
+        // busy threshold is raised: on a loaded machine polling would otherwise stop early,
+        // which is not a miss.)
         let mut seen = Vec::new();
         for _ in 0..5 {
             let Fixture {
-                a: c,
+                a: mut c,
                 b: d,
                 a_read: mut c_read,
                 a_write: mut c_write,
                 ..
             } = fixture(Duration::from_millis(1));
+            c.busy = Duration::MAX;
             let waiter = std::thread::spawn(move || {
                 c.wait_readable();
                 c
