@@ -23,8 +23,9 @@
 //!   recorded (announcements are dropped) and [`Recorder::finish`] reports the error.
 //!
 //! The price of recording in the forwarding threads: a slow trace file slows forwarding
-//! (writes go to the page cache; about 2 µs per record on a local disk), and the records
-//! of a chunk are written after it was forwarded, while the peer works on it.
+//! (writes go to the page cache: `benches/record.rs` measured about 2 µs more per round
+//! trip of two records than a plain relay), and the records of a chunk are written after
+//! it was forwarded, while the peer works on it.
 
 use crate::format::Direction;
 use crate::tap::Tap;
