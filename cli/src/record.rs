@@ -73,8 +73,8 @@ pub struct RecordArgs {
 /// Runs `dapkit record`.
 pub fn run(args: RecordArgs) -> Result<Exit, CliError> {
     // Each direction is forwarded by a blocking thread of its own (`forward`: a hop costs
-    // one thread wake-up) and the recorder writes the trace on another; this one-thread
-    // runtime only waits: for the adapter process, signals, the TCP client and adapter.
+    // one thread wake-up), which also writes the trace; this one-thread runtime only
+    // waits: for the adapter process, signals, the TCP client and adapter.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
