@@ -4,10 +4,7 @@
 
 use crate::error::{CliError, Exit};
 use clap::Args;
-#[cfg(target_os = "linux")]
-use dapkit_trace::record::forward_spinning;
-use dapkit_trace::record::{Recorder, forward};
-#[cfg(target_os = "linux")]
+use dapkit_trace::record::{Recorder, forward, forward_spinning};
 use dapkit_trace::spin::{self, Spin};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
@@ -199,51 +196,40 @@ fn spawn_direction(
     from: Reader,
     to: Writer,
     direction: Direction,
-    spin: Option<SpinSide>,
+    spin: Option<Spin>,
 ) -> Copy {
     let record = recorder.handle();
-    tokio::task::spawn_blocking(move || {
-        #[cfg(target_os = "linux")]
-        if let Some(spin) = spin {
-            return forward_spinning(from, to, direction, 0, record, &spin);
-        }
-        let _ = spin;
-        forward(from, to, direction, 0, record)
+    tokio::task::spawn_blocking(move || match spin {
+        Some(spin) => forward_spinning(from, to, direction, 0, record, &spin),
+        None => forward(from, to, direction, 0, record),
     })
 }
 
-/// One direction's side of a spin pair (Linux).
-#[cfg(target_os = "linux")]
-type SpinSide = Spin;
-#[cfg(not(target_os = "linux"))]
-type SpinSide = std::convert::Infallible;
-
 /// The (client → adapter, adapter → client) sides of a spin pair.
-type SpinPair = (SpinSide, SpinSide);
+type SpinPair = (Spin, Spin);
 
-/// A spin pair over our stdin and the adapter's stdout for `--spin-us` (none when 0, on
-/// other systems, or when the descriptors cannot be copied: forwarding then sleeps between
-/// chunks as usual).
-#[cfg(target_os = "linux")]
+/// A spin pair over our stdin and the adapter's stdout for `--spin-us` (none when 0, where
+/// spinning is not available, or when the descriptors cannot be copied: forwarding then
+/// sleeps between chunks as usual).
 fn spin_pair(micros: u64, adapter_stdout: &std::fs::File) -> Option<SpinPair> {
-    use std::os::fd::AsFd;
     if micros == 0 {
         return None;
     }
-    let client = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
-    let adapter = adapter_stdout.as_fd().try_clone_to_owned().ok()?;
-    match spin::pair(client, adapter, Duration::from_micros(micros)) {
+    match spin::pair(
+        &std::io::stdin(),
+        adapter_stdout,
+        Duration::from_micros(micros),
+    ) {
         Ok(pair) => Some(pair),
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            tracing::debug!("not spinning (--spin-us): {e}");
+            None
+        }
         Err(e) => {
             tracing::warn!("not spinning (--spin-us): {e}");
             None
         }
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn spin_pair(_micros: u64, _adapter_stdout: &std::fs::File) -> Option<SpinPair> {
-    None
 }
 
 /// Our stdin and stdout, the client's side, read and written directly (on Unix, copies of

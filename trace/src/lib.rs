@@ -49,7 +49,7 @@ pub mod import;
 pub mod record;
 #[cfg(feature = "tap")]
 pub mod redact;
-#[cfg(all(feature = "record", target_os = "linux"))]
+#[cfg(feature = "record")]
 pub mod spin;
 #[cfg(feature = "tap")]
 pub mod tap;

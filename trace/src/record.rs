@@ -243,7 +243,6 @@ where
 /// descriptor is `from`'s) polling `from` without sleeping for a while after the other
 /// direction forwarded, and telling the other direction when this one forwarded: the
 /// relay's wake-ups leave a request's round trip (see [`crate::spin`]).
-#[cfg(target_os = "linux")]
 pub fn forward_spinning<R, W>(
     from: R,
     to: W,
@@ -259,29 +258,21 @@ where
     copy(from, to, direction, client, record, Some(spin))
 }
 
-#[cfg(target_os = "linux")]
-type SpinRef<'a> = Option<&'a crate::spin::Spin>;
-#[cfg(not(target_os = "linux"))]
-type SpinRef<'a> = Option<&'a std::convert::Infallible>;
-
 fn copy<R, W>(
     mut from: R,
     mut to: W,
     direction: Direction,
     client: u32,
     record: RecordHandle,
-    spin: SpinRef<'_>,
+    spin: Option<&crate::spin::Spin>,
 ) -> io::Result<u64>
 where
     R: Read,
     W: Write,
 {
-    #[cfg(not(target_os = "linux"))]
-    let _ = spin;
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     let result = loop {
-        #[cfg(target_os = "linux")]
         if let Some(spin) = spin {
             spin.wait_readable();
         }
@@ -294,7 +285,6 @@ where
         // Announced first (the trace keeps the wire's order), written after forwarding.
         record.announce(direction, client, &buf[..n]);
         let sent = to.write_all(&buf[..n]).and_then(|()| to.flush());
-        #[cfg(target_os = "linux")]
         if let Some(spin) = spin {
             spin.forwarded();
         }

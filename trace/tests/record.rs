@@ -253,7 +253,6 @@ fn a_failing_trace_never_stalls_forwarding_and_is_reported_at_the_end() {
 #[test]
 fn spinning_forwarders_forward_and_record_both_directions_byte_exact() {
     use dapkit_trace::record::forward_spinning;
-    use std::os::fd::AsFd;
 
     fn pipe() -> (std::fs::File, std::fs::File) {
         let (r, w) = std::io::pipe().expect("a pipe");
@@ -269,34 +268,25 @@ fn spinning_forwarders_forward_and_record_both_directions_byte_exact() {
     let (mut adapter_in, adapter_in_write) = pipe();
     let (a2c_read, mut adapter_out) = pipe();
     let (mut client_in, client_in_write) = pipe();
-    let (c2a_spin, a2c_spin) = dapkit_trace::spin::pair(
-        c2a_read.as_fd().try_clone_to_owned().unwrap(),
-        a2c_read.as_fd().try_clone_to_owned().unwrap(),
-        Duration::from_micros(200),
-    )
-    .unwrap();
-    let record = recorder.handle();
-    let c2a = std::thread::spawn(move || {
-        forward_spinning(
-            c2a_read,
-            adapter_in_write,
-            Direction::ClientToAdapter,
-            0,
-            record,
-            &c2a_spin,
-        )
-    });
-    let record = recorder.handle();
-    let a2c = std::thread::spawn(move || {
-        forward_spinning(
-            a2c_read,
-            client_in_write,
-            Direction::AdapterToClient,
-            0,
-            record,
-            &a2c_spin,
-        )
-    });
+    let (c2a_spin, a2c_spin) =
+        dapkit_trace::spin::pair(&c2a_read, &a2c_read, Duration::from_micros(200)).unwrap();
+    // One forwarding thread per direction, each with its side of the pair.
+    let spawn = |from: std::fs::File, to: std::fs::File, direction, spin| {
+        let record = recorder.handle();
+        std::thread::spawn(move || forward_spinning(from, to, direction, 0, record, &spin))
+    };
+    let c2a = spawn(
+        c2a_read,
+        adapter_in_write,
+        Direction::ClientToAdapter,
+        c2a_spin,
+    );
+    let a2c = spawn(
+        a2c_read,
+        client_in_write,
+        Direction::AdapterToClient,
+        a2c_spin,
+    );
     // The adapter answers each frame with a response frame, the slow ones after the
     // forwarder's window has run out.
     let adapter = std::thread::spawn(move || {

@@ -1,28 +1,5 @@
-//! Spinning instead of sleeping between the two directions of a forwarded session (Linux).
-//!
-//! A relay in the middle of a request round trip adds two thread wake-ups to it: its
-//! forwarding thread, asleep in a `read`, is woken once by the request and once by the
-//! response. On an idle machine a wake-up costs several microseconds (the CPU has to leave
-//! its idle state), which is most of what a relay adds. A [`Spin`] pair lets each
-//! direction's thread poll its reader without sleeping for a short window after the
-//! *other* direction forwarded something — the moment a reply becomes likely — so that
-//! the reply is picked up as it arrives:
-//!
-//! - each side sleeps in `poll` on its reader and on a doorbell (an `eventfd`);
-//! - after forwarding, a side rings the other side's doorbell ([`Spin::forwarded`]);
-//! - a side whose doorbell rang polls its reader with a zero timeout, yielding the CPU
-//!   between polls, for up to the window, then sleeps again; when a yield shows that other
-//!   threads want the CPU (it took 20 µs or more), it stops polling early, so that on a
-//!   busy machine it takes no time from the peers;
-//! - a window that runs out before the reply lets the next rings pass without polling
-//!   (1, 2, 4 … up to 64 for misses in a row; polling at every ring again once it catches
-//!   a reply), so a peer slower than the window costs little CPU.
-//!
-//! The price is CPU time: at most one window of polling per forwarded chunk, on one thread
-//! at a time in a request/response exchange (about 500 µs per message with
-//! [`DEFAULT_WINDOW`]; a session of 100 messages a second costs about 5 % of one core).
-//! A zero window turns it off. Only readers with a file descriptor (pipes, sockets) can
-//! spin; on other systems [`pair`] is not available and forwarding sleeps as before.
+//! [`Spin`](super::Spin) on Linux: an `eventfd` doorbell per side, `poll` on the reader
+//! and the doorbell.
 
 use std::cell::Cell;
 use std::io;
@@ -31,10 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags, Timespec};
-
-/// The window [`pair`] is usually given: longer than most adapters take to answer a cheap
-/// request, short enough to cost little CPU.
-pub const DEFAULT_WINDOW: Duration = Duration::from_micros(500);
 
 /// A `poll` timeout of zero: look, do not wait.
 const NO_WAIT: Timespec = Timespec {
@@ -45,8 +18,8 @@ const NO_WAIT: Timespec = Timespec {
 /// A yield that takes this long means another thread ran on this CPU: stop polling.
 const BUSY: Duration = Duration::from_micros(20);
 
-/// One direction's side of a [`pair`]: its reader's descriptor, its doorbell and the other
-/// side's.
+/// One direction's side of a [`pair`](super::pair): its reader's descriptor, its doorbell
+/// and the other side's.
 #[derive(Debug)]
 pub struct Spin {
     from: OwnedFd,
@@ -65,10 +38,9 @@ pub struct Spin {
 /// The most rings let pass without polling after windows that ran out in a row.
 const MAX_SKIP: u32 = 64;
 
-/// The two sides for a session's two directions, given (a copy of) each direction's
-/// reader descriptor (e.g. `fd.try_clone_to_owned()`): the first side is for the direction
-/// reading `a`, the second for the one reading `b`.
-pub fn pair(a: OwnedFd, b: OwnedFd, window: Duration) -> io::Result<(Spin, Spin)> {
+/// The two sides over the two descriptors (copies of each direction's reader's): see
+/// [`super::pair`].
+pub(super) fn pair(a: OwnedFd, b: OwnedFd, window: Duration) -> io::Result<(Spin, Spin)> {
     let flags = EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC;
     let bell_a = Arc::new(rustix::event::eventfd(0, flags)?);
     let bell_b = Arc::new(rustix::event::eventfd(0, flags)?);
