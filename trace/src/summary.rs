@@ -809,7 +809,12 @@ impl<W: fmt::Write + ?Sized> fmt::Write for Cut<'_, W> {
         if self.full {
             return Ok(());
         }
-        let n = s.chars().count();
+        // Most texts are ASCII: a byte count is their character count.
+        let n = if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        };
         if n <= self.left {
             self.left -= n;
             return self.out.write_str(s);
@@ -840,7 +845,7 @@ fn write_detail<W: fmt::Write + ?Sized>(
         Ok(ProtocolMessage::Response(r)) => {
             if r.success() {
                 let mut body = Lead::new(&mut cut, "ok: ");
-                response_detail(r, entry, &mut body)?;
+                response_detail(r, &mut body)?;
                 if !body.started() {
                     cut.write_str("ok")?;
                 }
@@ -913,6 +918,10 @@ fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
 /// `DETAIL_MAX + 1` characters are taken: every summary detail is cut to `DETAIL_MAX`
 /// anyway, and a long `output` event's text need not be walked to its end.
 fn one_line<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
+    // The common case: short printable ASCII, written as it is.
+    if s.len() <= DETAIL_MAX && s.bytes().all(|b| (b' '..0x7f).contains(&b)) {
+        return out.write_str(s);
+    }
     let mut start = 0;
     let mut end = s.len();
     for (n, (i, c)) in s.char_indices().enumerate() {
@@ -1055,28 +1064,12 @@ fn program<W: fmt::Write + ?Sized>(
     }
 }
 
-fn response_detail<W: fmt::Write + ?Sized>(
-    r: &Response,
-    entry: &Entry,
-    out: &mut W,
-) -> fmt::Result {
+fn response_detail<W: fmt::Write + ?Sized>(r: &Response, out: &mut W) -> fmt::Result {
     match r {
         Response::Initialize(m) => match &m.body {
             Some(caps) => {
-                // The members sent as `true`, counted in the message as sent (no JSON value
-                // built); through the typed body when the text does not read that way.
-                let n = entry
-                    .record
-                    .json()
-                    .and_then(|text| true_members_of_body(&text))
-                    .or_else(|| {
-                        serde_json::to_value(caps).ok().and_then(|v| {
-                            v.as_object()
-                                .map(|o| o.values().filter(|v| **v == true).count())
-                        })
-                    })
-                    .unwrap_or(0);
-                write!(out, "{n} capabilities")
+                int(true_members(caps), out)?;
+                out.write_str(" capabilities")
             }
             None => Ok(()),
         },
@@ -1137,19 +1130,35 @@ fn response_detail<W: fmt::Write + ?Sized>(
     }
 }
 
-/// How many members of the message's `body` object are `true` (the last of a repeated
-/// name counts, as in decoding).
-fn true_members_of_body(text: &str) -> Option<usize> {
-    /// A member name, borrowed from the text unless it has escapes.
-    #[derive(serde::Deserialize, PartialEq, Eq, Hash)]
-    struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
-    #[derive(serde::Deserialize)]
-    struct Message<'a> {
-        #[serde(borrow)]
-        body: HashMap<Name<'a>, &'a serde_json::value::RawValue, foldhash::fast::RandomState>,
+/// How many members of the capabilities are `true` (unknown members included), counted in
+/// their encoding by dapkit-types' own encoder: the members a top-level `:true` follows
+/// (a `true` nested deeper, such as an exception filter's `default`, is no member). The
+/// strings, most of the text, are skipped to their closing quote at once.
+fn true_members(caps: &dapkit_types::types::Capabilities) -> usize {
+    let mut json = Vec::with_capacity(1024);
+    dapkit_types::private::WriteJson::write_json(caps, &mut json);
+    let (mut depth, mut n, mut i) = (0u32, 0usize, 0usize);
+    while let Some(&b) = json.get(i) {
+        i += 1;
+        match b {
+            b'"' => loop {
+                // To the closing quote, over escapes (`\"`).
+                match memchr::memchr2(b'"', b'\\', json.get(i..).unwrap_or_default()) {
+                    Some(k) if json[i + k] == b'\\' => i += k + 2,
+                    Some(k) => {
+                        i += k + 1;
+                        break;
+                    }
+                    None => return n,
+                }
+            },
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b':' if depth == 1 && json.get(i..).is_some_and(|t| t.starts_with(b"true")) => n += 1,
+            _ => {}
+        }
     }
-    let m: Message<'_> = serde_json::from_str(text).ok()?;
-    Some(m.body.values().filter(|v| v.get() == "true").count())
+    n
 }
 
 fn count<W: fmt::Write + ?Sized>(n: usize, what: &str, out: &mut W) -> fmt::Result {
@@ -1413,6 +1422,45 @@ mod tests {
             .take(100)
             .collect();
         assert_eq!(got[4], format!("← 2 evaluate {shown}… (1.0 ms)"));
+    }
+
+    #[test]
+    fn an_initialize_response_counts_its_true_members_only() {
+        let response = |body: serde_json::Value| {
+            let m = serde_json::json!({"seq": 1, "type": "response", "request_seq": 1,
+                "success": true, "command": "initialize", "body": body});
+            (false, m.to_string())
+        };
+        let got = summaries(&[
+            // Two known members true, one false, one unknown member true; the filters'
+            // `default: true` and the unknown object's `true` are nested, not members; a
+            // label holding `":true` and escaped quotes is text.
+            response(serde_json::json!({
+                "supportsConfigurationDoneRequest": true,
+                "supportsStepBack": false,
+                "supportsEvaluateForHovers": true,
+                "exceptionBreakpointFilters": [
+                    {"filter": "raised", "label": "a \"quoted\":true \\", "default": true},
+                    {"filter": "uncaught", "label": "b", "default": true}
+                ],
+                "vendorFlag": true,
+                "vendorObject": {"nested": true, "list": [true, {"deep": true}]}
+            })),
+            response(serde_json::json!({})),
+            response(serde_json::json!({"supportsStepBack": false})),
+        ]);
+        assert_eq!(
+            got[0],
+            "← 1 initialize ok: 3 capabilities (no such request)"
+        );
+        assert_eq!(
+            got[1],
+            "← 1 initialize ok: 0 capabilities (no such request)"
+        );
+        assert_eq!(
+            got[2],
+            "← 1 initialize ok: 0 capabilities (no such request)"
+        );
     }
 
     #[test]
