@@ -35,6 +35,7 @@
 
 pub mod diff;
 mod error;
+mod flags;
 mod format;
 pub mod html;
 mod reader;

@@ -1130,34 +1130,10 @@ fn response_detail<W: fmt::Write + ?Sized>(r: &Response, out: &mut W) -> fmt::Re
     }
 }
 
-/// How many members of the capabilities are `true` (unknown members included), counted in
-/// their encoding by dapkit-types' own encoder: the members a top-level `:true` follows
-/// (a `true` nested deeper, such as an exception filter's `default`, is no member). The
-/// strings, most of the text, are skipped to their closing quote at once.
+/// How many members of the capabilities are `true` (unknown members included).
 fn true_members(caps: &dapkit_types::types::Capabilities) -> usize {
-    let mut json = Vec::with_capacity(1024);
-    dapkit_types::private::WriteJson::write_json(caps, &mut json);
-    let (mut depth, mut n, mut i) = (0u32, 0usize, 0usize);
-    while let Some(&b) = json.get(i) {
-        i += 1;
-        match b {
-            b'"' => loop {
-                // To the closing quote, over escapes (`\"`).
-                match memchr::memchr2(b'"', b'\\', json.get(i..).unwrap_or_default()) {
-                    Some(k) if json[i + k] == b'\\' => i += k + 2,
-                    Some(k) => {
-                        i += k + 1;
-                        break;
-                    }
-                    None => return n,
-                }
-            },
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b':' if depth == 1 && json.get(i..).is_some_and(|t| t.starts_with(b"true")) => n += 1,
-            _ => {}
-        }
-    }
+    let mut n = 0;
+    crate::flags::flags(caps, |_, value| n += usize::from(value));
     n
 }
 

@@ -61,19 +61,16 @@ fn side(d: Direction) -> &'static str {
     }
 }
 
-/// The names of the members of `value` that are `true`, at most [`MAX_CAPABILITIES`].
-fn true_members(value: &Value, into: &mut HashSet<String, Hasher>) {
-    if let Some(map) = value.as_object() {
-        for (k, v) in map {
-            if *v == Value::Bool(true) {
-                if into.len() < MAX_CAPABILITIES {
-                    into.insert(k.clone());
-                }
-            } else if *v == Value::Bool(false) {
-                into.remove(k);
-            }
+/// Notes the flags of `object` (its `true`/`false` members) in the set of names that are
+/// true: a `true` adds its name (up to [`MAX_CAPABILITIES`]), a `false` takes it out.
+fn note_flags(object: &impl dapkit_types::private::WriteJson, into: &mut HashSet<String, Hasher>) {
+    crate::flags::flags(object, |name, value| {
+        if !value {
+            into.remove(name);
+        } else if into.len() < MAX_CAPABILITIES && !into.contains(name) {
+            into.insert(name.to_owned());
         }
-    }
+    });
 }
 
 /// Whether a message kept as JSON has `threadId: "*"` in its arguments or body.
@@ -302,9 +299,7 @@ impl Session {
                     }
                 }
                 if let ProtocolMessage::Request(Request::Initialize(init)) = msg {
-                    if let Ok(args) = serde_json::to_value(&init.arguments) {
-                        true_members(&args, &mut self.client_caps);
-                    }
+                    note_flags(&init.arguments, &mut self.client_caps);
                 }
                 if command == "configurationDone" {
                     self.configuration_done = true;
@@ -392,8 +387,8 @@ impl Session {
             "initialize" => {
                 self.initialize_answered = true;
                 if let ProtocolMessage::Response(Response::Initialize(r)) = msg {
-                    if let Some(Ok(caps)) = r.body.as_ref().map(serde_json::to_value) {
-                        true_members(&caps, &mut self.adapter_caps);
+                    if let Some(caps) = &r.body {
+                        note_flags(caps, &mut self.adapter_caps);
                     }
                 }
             }
@@ -419,9 +414,7 @@ impl Session {
                 ));
             }
             ProtocolMessage::Event(Event::Capabilities(c)) => {
-                if let Ok(caps) = serde_json::to_value(&c.body.capabilities) {
-                    true_members(&caps, &mut self.adapter_caps);
-                }
+                note_flags(&c.body.capabilities, &mut self.adapter_caps);
             }
             _ => {}
         }
