@@ -672,7 +672,14 @@ impl Summary {
             seq: shown_seq(entry)
                 .map(|n| itoa::Buffer::new().format(n).to_owned())
                 .unwrap_or_default(),
-            name: name_parts(entry).concat(),
+            name: {
+                let mut name = String::new();
+                for part in name_parts(entry) {
+                    // Writing into a `String` cannot fail.
+                    let _ = escape_controls(part, usize::MAX, &mut name);
+                }
+                name
+            },
             detail,
             tone: tone(entry),
         }
@@ -742,8 +749,8 @@ fn write_layout<W: fmt::Write + ?Sized>(
     }
     if !name[0].is_empty() || !name[1].is_empty() {
         out.write_str(" ")?;
-        out.write_str(name[0])?;
-        out.write_str(name[1])?;
+        escape_controls(name[0], usize::MAX, out)?;
+        escape_controls(name[1], usize::MAX, out)?;
     }
     detail(&mut Lead::new(out, " "))
 }
@@ -809,9 +816,12 @@ impl<W: fmt::Write + ?Sized> fmt::Write for Cut<'_, W> {
         if self.full {
             return Ok(());
         }
-        // Most texts are ASCII: a byte count is their character count.
-        let n = if s.is_ascii() {
+        // Most texts are printable ASCII: a byte count is their character count.
+        let n = if printable_ascii(s) {
             s.len()
+        } else if s.chars().any(char::is_control) {
+            // Escaped first (the escapes count), and only as much as can still be shown.
+            return escape_controls(s, self.left + 1, self);
         } else {
             s.chars().count()
         };
@@ -914,18 +924,40 @@ fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
     }
 }
 
-/// Control characters spelled as escapes, so a summary stays on one line. Only the first
-/// `DETAIL_MAX + 1` characters are taken: every summary detail is cut to `DETAIL_MAX`
-/// anyway, and a long `output` event's text need not be walked to its end.
-fn one_line<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
-    // The common case: short printable ASCII, written as it is.
-    if s.len() <= DETAIL_MAX && s.bytes().all(|b| (b' '..0x7f).contains(&b)) {
+/// Whether `s` is printable ASCII only (no control characters, nothing to count): eight
+/// bytes at a time, every text of every summary passing through here.
+fn printable_ascii(s: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let w = u64::from_le_bytes(bytes);
+        // A byte below 0x20 (the classic "has a byte less than n" test, exact for n <= 128),
+        // or one of 0x7f and above (adding 1 sets the high bit of 0x7f; 0x80 and above
+        // have it already, and only they can carry into the next byte).
+        let below = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
+        let above = (w | w.wrapping_add(ONES)) & HIGH;
+        if below | above != 0 {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|b| (b' '..0x7f).contains(b))
+}
+
+/// `s` with its control characters spelled as escapes (`\n`, `\r`, `\t`, `\u{1b}`), so
+/// that what a peer sent can neither break a summary's line nor reach a terminal as a
+/// control sequence. At most `max` characters of `s` are read.
+fn escape_controls<W: fmt::Write + ?Sized>(s: &str, max: usize, out: &mut W) -> fmt::Result {
+    // The common case: printable ASCII within the limit, written as it is.
+    if s.len() <= max && printable_ascii(s) {
         return out.write_str(s);
     }
     let mut start = 0;
     let mut end = s.len();
     for (n, (i, c)) in s.char_indices().enumerate() {
-        if n > DETAIL_MAX {
+        if n >= max {
             end = i;
             break;
         }
@@ -941,6 +973,13 @@ fn one_line<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
         }
     }
     out.write_str(&s[start..end])
+}
+
+/// [`escape_controls`] of the first `DETAIL_MAX + 1` characters: every summary detail is
+/// cut to `DETAIL_MAX` anyway, and a long `output` event's text need not be walked to its
+/// end.
+fn one_line<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
+    escape_controls(s, DETAIL_MAX + 1, out)
 }
 
 fn quoted<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
@@ -1398,6 +1437,68 @@ mod tests {
             .take(100)
             .collect();
         assert_eq!(got[4], format!("← 2 evaluate {shown}… (1.0 ms)"));
+    }
+
+    #[test]
+    fn printable_ascii_is_exact_for_every_byte_at_every_position() {
+        for len in 1..20 {
+            for at in 0..len {
+                for b in 0u8..=0x7f {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    let s = std::str::from_utf8(&text).expect("ASCII");
+                    assert_eq!(printable_ascii(s), (0x20..0x7f).contains(&b), "{s:?}");
+                }
+            }
+            let s = "a".repeat(len) + "é";
+            assert!(!printable_ascii(&s));
+            assert!(printable_ascii(&"~ ".repeat(len)));
+        }
+    }
+
+    #[test]
+    fn control_characters_from_the_peer_are_spelled_out_in_every_part_of_a_summary() {
+        let esc = "\u{1b}[2J";
+        let messages = [
+            // A message without a type whose command (the summary's name) has a line end.
+            (true, serde_json::json!({"seq": 1, "command": "ug\r\nx"})),
+            // Its unknown type, in the detail.
+            (
+                true,
+                serde_json::json!({"seq": 2, "type": format!("t{esc}"), "command": "c"}),
+            ),
+            // An event name and a request's argument.
+            (
+                false,
+                serde_json::json!({"seq": 3, "type": "event", "event": format!("e\n{esc}")}),
+            ),
+            (
+                true,
+                serde_json::json!({"seq": 4, "type": "request", "command": "initialize",
+                "arguments": {"adapterID": format!("py{esc}"), "clientID": "a\tb"}}),
+            ),
+            // Names in a response body, and a C1 control.
+            (
+                false,
+                serde_json::json!({"seq": 5, "type": "response", "request_seq": 9,
+                "success": true, "command": "threads",
+                "body": {"threads": [{"id": 1, "name": "main\u{85}\u{7f}"}]}}),
+            ),
+        ];
+        let messages: Vec<(bool, String)> =
+            messages.iter().map(|(c, m)| (*c, m.to_string())).collect();
+        let got = summaries(&messages);
+        for line in &got {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+        assert_eq!(got[0], "→ 1 ug\\r\\nx message without a `type`");
+        assert_eq!(got[1], "→ 2 c message of unknown type `t\\u{1b}[2J`");
+        assert_eq!(got[2], "← 3 event e\\n\\u{1b}[2J");
+        assert_eq!(got[3], "→ 4 initialize adapterID=py\\u{1b}[2J client=a\\tb");
+        assert_eq!(
+            got[4],
+            "← 9 threads ok: 1 thread [1 main\\u{85}\\u{7f}] (no such request)"
+        );
     }
 
     #[test]

@@ -42,6 +42,19 @@ fn trace_reader_corpus() {
     }
 }
 
+#[test]
+fn trace_tools_corpus() {
+    // The reader's seeds are traces: the same inputs, through the tools.
+    let seeds = corpus("trace_reader");
+    for (name, input) in &seeds {
+        eprintln!("{name}");
+        common::check_tools(input);
+        for cut in (0..input.len()).step_by(13) {
+            common::check_tools(&input[..cut]);
+        }
+    }
+}
+
 #[cfg(feature = "tap")]
 #[test]
 fn tap_split_corpus() {

@@ -74,6 +74,37 @@ fn drain<R: std::io::BufRead>(mut reader: TraceReader<R>, lines: Option<u64>) {
     assert!(lines.is_none(), "more calls than lines");
 }
 
+/// What `dapkit show` and `dapkit validate` do with a trace, on arbitrary bytes: every
+/// record decoded, paired, summarised (the written summary is the built one's text, on one
+/// line) and validated, and the HTML page written: never a panic or a hang, and every
+/// finding says what is wrong.
+pub fn check_tools(input: &[u8]) {
+    use dapkit_trace::summary::Summary;
+    use dapkit_trace::validate::{Step, validate_each};
+    if let Ok(reader) = TraceReader::with_max_line(input, 4096) {
+        let mut written = String::new();
+        let result = validate_each(reader, |step| match step {
+            Step::Entry(entry) => {
+                written.clear();
+                entry.write_summary(&mut written).unwrap();
+                assert_eq!(written, Summary::of(entry).to_string());
+                assert!(!written.contains('\n'), "{written:?}");
+                let _ = Summary::without_pairing(entry);
+            }
+            Step::Finding(f) => assert!(!f.message.is_empty(), "{f:?}"),
+        });
+        if let Err(e) = result {
+            assert!(!e.message().is_empty());
+        }
+    }
+    if let Ok(reader) = TraceReader::with_max_line(input, 4096) {
+        let mut page = Vec::new();
+        if dapkit_trace::html::write_html(reader, &mut page, "fuzz").is_ok() {
+            assert!(page.starts_with(b"<!DOCTYPE html>") || page.starts_with(b"<!doctype html>"));
+        }
+    }
+}
+
 /// The tap on arbitrary bytes, cut into chunks of a size taken from the first byte: the
 /// pieces are the same in any chunking, and they give back the input exactly.
 #[cfg(feature = "tap")]
