@@ -143,7 +143,10 @@ pub struct Difference {
 }
 
 impl fmt::Display for Difference {
+    /// One line: control characters a peer sent (in a name or a path) are spelled as escapes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+        let f = &mut crate::text::Escaping(f);
         match (self.a_record, self.b_record) {
             (Some(a), Some(b)) => {
                 write!(f, "record {a} of A, record {b} of B: {} differs", self.what)?;

@@ -80,8 +80,16 @@ impl ReadError {
 }
 
 impl fmt::Display for ReadError {
+    /// `line N: …` on one line: control characters from the trace (quoted in a parse error)
+    /// are spelled as escapes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        use fmt::Write as _;
+        write!(
+            crate::text::Escaping(f),
+            "line {}: {}",
+            self.line,
+            self.message
+        )
     }
 }
 

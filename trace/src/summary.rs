@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::text::{escape_controls, printable_ascii};
 use crate::{Direction, Payload, ReadError, Record, TraceReader};
 use dapkit_types::{Event, ProtocolMessage, Request, Response};
 use std::borrow::Cow;
@@ -924,57 +925,6 @@ fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
     }
 }
 
-/// Whether `s` is printable ASCII only (no control characters, nothing to count): eight
-/// bytes at a time, every text of every summary passing through here.
-fn printable_ascii(s: &str) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = s.as_bytes().chunks_exact(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let w = u64::from_le_bytes(bytes);
-        // A byte below 0x20 (the classic "has a byte less than n" test, exact for n <= 128),
-        // or one of 0x7f and above (adding 1 sets the high bit of 0x7f; 0x80 and above
-        // have it already, and only they can carry into the next byte).
-        let below = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
-        let above = (w | w.wrapping_add(ONES)) & HIGH;
-        if below | above != 0 {
-            return false;
-        }
-    }
-    words.remainder().iter().all(|b| (b' '..0x7f).contains(b))
-}
-
-/// `s` with its control characters spelled as escapes (`\n`, `\r`, `\t`, `\u{1b}`), so
-/// that what a peer sent can neither break a summary's line nor reach a terminal as a
-/// control sequence. At most `max` characters of `s` are read.
-fn escape_controls<W: fmt::Write + ?Sized>(s: &str, max: usize, out: &mut W) -> fmt::Result {
-    // The common case: printable ASCII within the limit, written as it is.
-    if s.len() <= max && printable_ascii(s) {
-        return out.write_str(s);
-    }
-    let mut start = 0;
-    let mut end = s.len();
-    for (n, (i, c)) in s.char_indices().enumerate() {
-        if n >= max {
-            end = i;
-            break;
-        }
-        if c.is_control() {
-            out.write_str(&s[start..i])?;
-            match c {
-                '\n' => out.write_str("\\n")?,
-                '\r' => out.write_str("\\r")?,
-                '\t' => out.write_str("\\t")?,
-                c => write!(out, "\\u{{{:x}}}", c as u32)?,
-            }
-            start = i + c.len_utf8();
-        }
-    }
-    out.write_str(&s[start..end])
-}
-
 /// [`escape_controls`] of the first `DETAIL_MAX + 1` characters: every summary detail is
 /// cut to `DETAIL_MAX` anyway, and a long `output` event's text need not be walked to its
 /// end.
@@ -1437,23 +1387,6 @@ mod tests {
             .take(100)
             .collect();
         assert_eq!(got[4], format!("← 2 evaluate {shown}… (1.0 ms)"));
-    }
-
-    #[test]
-    fn printable_ascii_is_exact_for_every_byte_at_every_position() {
-        for len in 1..20 {
-            for at in 0..len {
-                for b in 0u8..=0x7f {
-                    let mut text = vec![b'a'; len];
-                    text[at] = b;
-                    let s = std::str::from_utf8(&text).expect("ASCII");
-                    assert_eq!(printable_ascii(s), (0x20..0x7f).contains(&b), "{s:?}");
-                }
-            }
-            let s = "a".repeat(len) + "é";
-            assert!(!printable_ascii(&s));
-            assert!(printable_ascii(&"~ ".repeat(len)));
-        }
     }
 
     #[test]

@@ -169,8 +169,11 @@ fn severity_of(id: &str) -> Severity {
 }
 
 impl fmt::Display for Finding {
-    /// `error[seq-not-increasing] record 12 (seq 5 setBreakpoints): …`
+    /// `error[seq-not-increasing] record 12 (seq 5 setBreakpoints): …` on one line: control
+    /// characters a peer sent (in a command, in the message) are spelled as escapes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+        let f = &mut crate::text::Escaping(f);
         write!(f, "{}[{}]", self.severity.as_str(), self.rule)?;
         match (self.record, self.line) {
             (Some(r), _) => write!(f, " record {r}")?,

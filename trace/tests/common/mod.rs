@@ -77,7 +77,7 @@ fn drain<R: std::io::BufRead>(mut reader: TraceReader<R>, lines: Option<u64>) {
 /// What `dapkit show` and `dapkit validate` do with a trace, on arbitrary bytes: every
 /// record decoded, paired, summarised (the written summary is the built one's text, on one
 /// line) and validated, and the HTML page written: never a panic or a hang, and every
-/// finding says what is wrong.
+/// finding says what is wrong, on one line (a peer's control characters spelled as escapes).
 pub fn check_tools(input: &[u8]) {
     use dapkit_trace::summary::Summary;
     use dapkit_trace::validate::{Step, validate_each};
@@ -91,10 +91,15 @@ pub fn check_tools(input: &[u8]) {
                 assert!(!written.contains('\n'), "{written:?}");
                 let _ = Summary::without_pairing(entry);
             }
-            Step::Finding(f) => assert!(!f.message.is_empty(), "{f:?}"),
+            Step::Finding(f) => {
+                assert!(!f.message.is_empty(), "{f:?}");
+                let line = f.to_string();
+                assert!(!line.chars().any(char::is_control), "{line:?}");
+            }
         });
         if let Err(e) = result {
             assert!(!e.message().is_empty());
+            assert!(!e.to_string().chars().any(char::is_control), "{e:?}");
         }
     }
     if let Ok(reader) = TraceReader::with_max_line(input, 4096) {

@@ -1,0 +1,104 @@
+//! Text a peer sent, made safe for one line of a terminal: control characters spelled as
+//! escapes. Summaries, findings and differences all write peer text through here.
+
+use std::fmt;
+
+/// Whether `s` is printable ASCII only (no control characters, nothing to count): eight
+/// bytes at a time, every text of every summary passing through here.
+pub(crate) fn printable_ascii(s: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let w = u64::from_le_bytes(bytes);
+        // A byte below 0x20 (the classic "has a byte less than n" test, exact for n <= 128),
+        // or one of 0x7f and above (adding 1 sets the high bit of 0x7f; 0x80 and above
+        // have it already, and only they can carry into the next byte).
+        let below = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
+        let above = (w | w.wrapping_add(ONES)) & HIGH;
+        if below | above != 0 {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|b| (b' '..0x7f).contains(b))
+}
+
+/// `s` with its control characters spelled as escapes (`\n`, `\r`, `\t`, `\u{1b}`), so
+/// that what a peer sent can neither break a summary's line nor reach a terminal as a
+/// control sequence. At most `max` characters of `s` are read.
+pub(crate) fn escape_controls<W: fmt::Write + ?Sized>(
+    s: &str,
+    max: usize,
+    out: &mut W,
+) -> fmt::Result {
+    // The common case: printable ASCII within the limit, written as it is.
+    if s.len() <= max && printable_ascii(s) {
+        return out.write_str(s);
+    }
+    let mut start = 0;
+    let mut end = s.len();
+    for (n, (i, c)) in s.char_indices().enumerate() {
+        if n >= max {
+            end = i;
+            break;
+        }
+        if c.is_control() {
+            out.write_str(&s[start..i])?;
+            match c {
+                '\n' => out.write_str("\\n")?,
+                '\r' => out.write_str("\\r")?,
+                '\t' => out.write_str("\\t")?,
+                c => write!(out, "\\u{{{:x}}}", c as u32)?,
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    out.write_str(&s[start..end])
+}
+
+/// Writes through to `out` with every control character spelled as an escape: for
+/// `Display` impls that mix their own words with what a peer sent.
+pub(crate) struct Escaping<'a, W: ?Sized>(pub(crate) &'a mut W);
+
+impl<W: fmt::Write + ?Sized> fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape_controls(s, usize::MAX, self.0)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    #[test]
+    fn printable_ascii_is_exact_for_every_byte_at_every_position() {
+        for len in 1..20 {
+            for at in 0..len {
+                for b in 0u8..=0x7f {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    let s = std::str::from_utf8(&text).expect("ASCII");
+                    assert_eq!(printable_ascii(s), (0x20..0x7f).contains(&b), "{s:?}");
+                }
+            }
+            let s = "a".repeat(len) + "é";
+            assert!(!printable_ascii(&s));
+            assert!(printable_ascii(&"~ ".repeat(len)));
+        }
+    }
+
+    #[test]
+    fn escaping_spells_every_control_character_and_keeps_the_rest() {
+        let mut out = String::new();
+        let peer = "\u{1b}[2J\r\n";
+        write!(Escaping(&mut out), "a\tb {peer} é\u{85}\u{7f}").expect("a String");
+        assert_eq!(out, "a\\tb \\u{1b}[2J\\r\\n é\\u{85}\\u{7f}");
+        out.clear();
+        escape_controls("ab\ncd", 2, &mut out).expect("a String");
+        assert_eq!(out, "ab", "at most `max` characters are read");
+    }
+}
