@@ -57,9 +57,15 @@ impl CliError {
 
     /// Prints the error as one line on stderr and returns the exit code.
     pub fn report(&self) -> ExitCode {
-        let one_line = self.message.replace('\n', " ");
-        let _ = writeln!(std::io::stderr(), "dapkit: error: {one_line}");
+        let _ = writeln!(std::io::stderr(), "{}", self.line());
         ExitCode::from(self.code)
+    }
+
+    /// `dapkit: error: …` on one line: line ends as spaces, any other control character
+    /// (a message may quote what a peer sent) spelled as an escape.
+    fn line(&self) -> String {
+        let one_line = self.message.replace('\n', " ");
+        format!("dapkit: error: {}", dapkit_trace::text::escaped(&one_line))
     }
 }
 
@@ -96,5 +102,20 @@ pub fn clap_exit(e: &clap::Error) -> ExitCode {
             let _ = write!(std::io::stderr(), "dapkit: error: {text}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_line_is_one_line_with_a_peers_controls_escaped() {
+        let e = CliError::usage("replay diverged: record 3 (c\u{1b}[2J):\ntimed out\r");
+        assert_eq!(
+            e.line(),
+            "dapkit: error: replay diverged: record 3 (c\\u{1b}[2J): timed out\\r"
+        );
+        assert_eq!(CliError::usage("plain é").line(), "dapkit: error: plain é");
     }
 }

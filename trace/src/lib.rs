@@ -41,7 +41,7 @@ pub mod html;
 mod reader;
 pub mod replay;
 pub mod summary;
-mod text;
+pub mod text;
 pub mod validate;
 mod writer;
 

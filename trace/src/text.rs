@@ -1,7 +1,27 @@
 //! Text a peer sent, made safe for one line of a terminal: control characters spelled as
-//! escapes. Summaries, findings and differences all write peer text through here.
+//! escapes. Summaries, findings, differences and read errors write peer text through here;
+//! [`escaped`] does the same for a program's own messages that quote a peer.
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// `text` with its control characters (line ends, tabs, escape sequences' `ESC`, C1
+/// controls) spelled as escapes (`\n`, `\t`, `\u{1b}`), so that printing it cannot break a
+/// line or drive a terminal; borrowed when there is none.
+///
+/// ```
+/// assert_eq!(dapkit_trace::text::escaped("a\u{1b}[2J b"), "a\\u{1b}[2J b");
+/// assert!(matches!(dapkit_trace::text::escaped("plain é"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn escaped(text: &str) -> Cow<'_, str> {
+    if printable_ascii(text) || !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    // Writing into a `String` cannot fail.
+    let _ = escape_controls(text, usize::MAX, &mut out);
+    Cow::Owned(out)
+}
 
 /// Whether `s` is printable ASCII only (no control characters, nothing to count): eight
 /// bytes at a time, every text of every summary passing through here.
