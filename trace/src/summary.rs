@@ -864,7 +864,7 @@ fn write_detail<W: fmt::Write + ?Sized>(
                 cut.write_str("failed")?;
                 if let Some(m) = &entry.facts.message {
                     cut.write_str(": ")?;
-                    one_line(m, &mut cut)?;
+                    head(m, &mut cut)?;
                 }
             }
             let out = cut.into_inner();
@@ -925,16 +925,24 @@ fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
     }
 }
 
-/// [`escape_controls`] of the first `DETAIL_MAX + 1` characters: every summary detail is
-/// cut to `DETAIL_MAX` anyway, and a long `output` event's text need not be walked to its
-/// end.
-fn one_line<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
-    escape_controls(s, DETAIL_MAX + 1, out)
+/// Writes the first `DETAIL_MAX + 1` characters of a peer's text: every detail goes
+/// through the cutting writer ([`Cut`]), which spells control characters as escapes and
+/// cuts at `DETAIL_MAX`, so a long `output` event's text need not be walked to its end.
+fn head<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
+    // Up to that many bytes are at most that many characters.
+    let end = if s.len() <= DETAIL_MAX + 1 {
+        s.len()
+    } else {
+        s.char_indices()
+            .nth(DETAIL_MAX + 1)
+            .map_or(s.len(), |(i, _)| i)
+    };
+    out.write_str(&s[..end])
 }
 
 fn quoted<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
     out.write_str("\"")?;
-    one_line(s, out)?;
+    head(s, out)?;
     out.write_str("\"")
 }
 
@@ -1031,7 +1039,7 @@ fn request_detail<W: fmt::Write + ?Sized>(r: &Request, out: &mut W) -> fmt::Resu
                 if i > 0 {
                     out.write_str(" ")?;
                 }
-                one_line(arg, out)?;
+                head(arg, out)?;
             }
             Ok(())
         }
@@ -1048,7 +1056,7 @@ fn program<W: fmt::Write + ?Sized>(
         .iter()
         .find_map(|k| extra.get(*k).and_then(serde_json::Value::as_str))
     {
-        Some(p) => one_line(p, out),
+        Some(p) => head(p, out),
         None => Ok(()),
     }
 }
@@ -1106,7 +1114,7 @@ fn response_detail<W: fmt::Write + ?Sized>(r: &Response, out: &mut W) -> fmt::Re
                     }
                     out.write_str(&v.name)?;
                     out.write_str("=")?;
-                    one_line(&v.value, out)?;
+                    head(&v.value, out)?;
                 }
                 if vars.len() > 4 {
                     out.write_str(", …")?;
@@ -1114,7 +1122,7 @@ fn response_detail<W: fmt::Write + ?Sized>(r: &Response, out: &mut W) -> fmt::Re
             }
             Ok(())
         }
-        Response::Evaluate(m) => one_line(&m.body.result, out),
+        Response::Evaluate(m) => head(&m.body.result, out),
         _ => Ok(()),
     }
 }
@@ -1158,7 +1166,7 @@ fn event_detail<W: fmt::Write + ?Sized>(e: &Event, out: &mut W) -> fmt::Result {
             }
             if let Some(text) = b.description.as_ref().or(b.text.as_ref()) {
                 out.write_str(": ")?;
-                one_line(text, out)?;
+                head(text, out)?;
             }
             Ok(())
         }
