@@ -4,7 +4,8 @@
 //! connection that fails on the way (ZeroMQ closes one now and then; a REQ socket that lost
 //! its reply cannot send again) is replaced by a new socket and the beat goes on, as
 //! jupyter_client's own heartbeat does; a dead kernel refuses the new connections until the
-//! timeout runs out.
+//! timeout runs out. A ping whose echo takes longer than a quarter of the timeout gets a new
+//! connection too, so one that hangs without failing cannot use up the whole timeout.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -27,39 +28,42 @@ pub(crate) async fn run(
 ) -> String {
     let mut socket = Some(socket);
     let mut last_echo = Instant::now();
-    let mut last_error: Option<String> = None;
+    let attempt = attempt_limit(interval, timeout);
     loop {
         let started = Instant::now();
-        let left = timeout.saturating_sub(last_echo.elapsed());
+        let limit = attempt.min(timeout.saturating_sub(last_echo.elapsed()));
         let beat = beat(&mut socket, &endpoint, &options);
-        match within(left, beat).await {
+        match within(limit, beat).await {
             Some(Ok(())) => {
                 last_echo = Instant::now();
-                last_error = None;
                 pong(last_echo);
+                tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
             }
-            Some(Err(e)) => {
-                tracing::debug!("heartbeat: {e}; connecting again");
-                socket = None;
-                last_error = Some(e);
-                if last_echo.elapsed() < timeout {
-                    tokio::time::sleep(RETRY_PAUSE.min(interval)).await;
-                    continue;
+            failed => {
+                let error = match failed {
+                    Some(Err(e)) => e,
+                    _ => format!("no echo within {limit:?}"),
+                };
+                if last_echo.elapsed() >= timeout {
+                    return format!(
+                        "its heartbeat was silent for {timeout:?} (the kernel process died or \
+                         hangs); the heartbeat channel's last error: {error}"
+                    );
                 }
+                tracing::debug!("heartbeat: {error}; connecting again");
+                socket = None;
+                tokio::time::sleep(RETRY_PAUSE.min(interval)).await;
             }
-            None => {}
         }
-        if last_echo.elapsed() >= timeout {
-            let mut reason = format!(
-                "its heartbeat was silent for {timeout:?} (the kernel process died or hangs)"
-            );
-            if let Some(e) = last_error {
-                reason.push_str(&format!("; the heartbeat channel's last error: {e}"));
-            }
-            return reason;
-        }
-        tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
     }
+}
+
+/// How long one ping waits for its echo before its connection is replaced: a quarter of the
+/// timeout, at least one interval. A connection can hang without failing (one that reached a
+/// listener on its way out, a handshake nobody answers); it is tried again several times
+/// before the silence counts.
+fn attempt_limit(interval: Duration, timeout: Duration) -> Duration {
+    (timeout / 4).max(interval)
 }
 
 /// One ping and its echo, connecting first when there is no socket.
@@ -161,6 +165,48 @@ mod tests {
             pongs.lock().expect("pongs").len()
         );
         // Silence: nobody answers any more.
+        drop(router);
+        let reason = tokio::time::timeout(Duration::from_secs(10), beating)
+            .await
+            .expect("the beat ends after the timeout")
+            .expect("the task");
+        assert!(reason.contains("silent for 1.5s"), "{reason}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_that_hangs_is_replaced_before_the_timeout() {
+        // The first connection reaches something that accepts it and never speaks, then stops
+        // listening (an echo on its way out): that connection hangs in its handshake without
+        // failing, while the port is served again.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a listener");
+        let endpoint = format!("tcp://{}", silent.local_addr().expect("its address"));
+        let first = tokio::spawn(async move { silent.accept().await.map(|(c, _)| c) });
+        let pongs = Arc::new(Mutex::new(0usize));
+        let seen = pongs.clone();
+        let beating = tokio::spawn(run(
+            ReqSocket::with_options(options()),
+            endpoint.clone(),
+            options,
+            Duration::from_millis(20),
+            Duration::from_millis(1500),
+            move |_| *seen.lock().expect("pongs") += 1,
+        ));
+        let _held = first
+            .await
+            .expect("the listener's task")
+            .expect("the first connection");
+        let mut router = echo(&endpoint).await;
+        answer(&mut router, 3).await;
+        assert!(
+            !beating.is_finished(),
+            "a hanging connection ended the beat"
+        );
+        assert!(
+            *pongs.lock().expect("pongs") >= 2,
+            "echoes were not counted"
+        );
         drop(router);
         let reason = tokio::time::timeout(Duration::from_secs(10), beating)
             .await
