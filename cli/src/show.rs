@@ -3,8 +3,9 @@
 use crate::error::{CliError, Exit};
 use crate::trace_open;
 use clap::Args;
-use dapkit_trace::ReadErrorKind;
 use dapkit_trace::summary::{Entry, Filter, Summary, Timeline, Tone, passes};
+use dapkit_trace::{Direction, ReadErrorKind};
+use dapkit_types::private::{WriteJson, write_bytes, write_escaped};
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -46,55 +47,63 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
     let colour = !args.json
         && io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let stdout = io::stdout();
-    // Followed output goes out line by line; otherwise it is buffered.
-    let mut out: Box<dyn Write> = if args.follow {
-        Box::new(stdout.lock())
-    } else {
-        Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
-    };
+    let mut out = io::stdout().lock();
     let mut timeline = Timeline::new(reader);
-    let mut line = Vec::with_capacity(512);
-    // The summary text of `--json`, before it is written as a JSON string.
-    let mut text = String::with_capacity(256);
-    let result = (|| -> Result<(), CliError> {
-        loop {
-            let entry = match timeline.next_ref() {
-                Ok(Some(entry)) => entry,
-                Ok(None) => return Ok(()),
-                // A bad line, or a last line cut short (a recorder still writing, or
-                // killed): reported, and the rest is shown.
-                Err(e) if e.is_recoverable() || e.kind() == ReadErrorKind::Truncated => {
-                    tracing::warn!("{}: {e}", args.file.display());
-                    continue;
-                }
-                Err(e) => return Err(CliError::usage(format!("{}: {e}", args.file.display()))),
-            };
-            if !passes(&args.filters, entry) {
+    // Records are formatted into one buffer, written out when it holds 64 KiB (followed
+    // output: at once, line by line), with no copy into a buffered writer first.
+    let flush_at = if args.follow { 0 } else { 1 << 16 };
+    let mut lines = Vec::with_capacity(flush_at + 4096);
+    let mut read = Ok(());
+    let mut open = true;
+    while open {
+        let entry = match timeline.next_ref() {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            // A bad line, or a last line cut short (a recorder still writing, or killed):
+            // reported, and the rest is shown.
+            Err(e) if e.is_recoverable() || e.kind() == ReadErrorKind::Truncated => {
+                tracing::warn!("{}: {e}", args.file.display());
                 continue;
             }
-            // Each record is formatted into one buffer and written with one call.
-            line.clear();
-            let formatted = if args.json {
-                write_json(&mut line, entry, &mut text)
-            } else {
-                write_line(&mut line, entry, colour)
-            };
-            let written = formatted.and_then(|()| out.write_all(&line));
-            match written {
-                Ok(()) => {}
-                Err(e) if trace_open::is_broken_pipe(&e) => return Ok(()),
-                Err(e) => return Err(CliError::io("cannot write to standard output", e)),
+            Err(e) => {
+                read = Err(CliError::usage(format!("{}: {e}", args.file.display())));
+                break;
             }
+        };
+        if !passes(&args.filters, entry) {
+            continue;
         }
-    })();
-    let flushed = out.flush();
-    result?;
-    match flushed {
-        Err(e) if !trace_open::is_broken_pipe(&e) => {
-            Err(CliError::io("cannot write to standard output", e))
+        if args.json {
+            write_json(&mut lines, entry);
+        } else {
+            // Writing into a `Vec` cannot fail.
+            let _ = write_line(&mut lines, entry, colour);
         }
-        _ => Ok(Exit::Ok),
+        if lines.len() > flush_at {
+            open = write_out(&mut out, &lines)?;
+            lines.clear();
+        }
+    }
+    // What was read before an error is shown too.
+    if open && write_out(&mut out, &lines)? {
+        match out.flush() {
+            Err(e) if !trace_open::is_broken_pipe(&e) => {
+                return Err(CliError::io("cannot write to standard output", e));
+            }
+            _ => {}
+        }
+    }
+    read?;
+    Ok(Exit::Ok)
+}
+
+/// Writes `bytes` out: `false` when the reader has gone (a closed pipe: `dapkit show … |
+/// head`), which ends the output quietly.
+fn write_out(out: &mut impl Write, bytes: &[u8]) -> Result<bool, CliError> {
+    match out.write_all(bytes) {
+        Ok(()) => Ok(true),
+        Err(e) if trace_open::is_broken_pipe(&e) => Ok(false),
+        Err(e) => Err(CliError::io("cannot write to standard output", e)),
     }
 }
 
@@ -153,32 +162,31 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
 /// "client":…,"kind":…,` then `seq`, `command`, `event`, `requestSeq`, `success`,
 /// `message`, `requestRecord`, `latencyUs` where known, then `"summary":…}`.
 ///
-/// Written member by member into `out` (numbers through itoa, strings through
-/// [`json_string`], the summary written by the entry into `text`, a buffer kept across
-/// records): no serializer state and no string of its own per record, on the tool's hot
-/// path. Returns a result like [`write_line`], its alternative; writing into a `Vec`
-/// cannot fail.
-fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result<()> {
+/// Written member by member into `out` (numbers and strings by dapkit-types' own writers,
+/// with fixed-size stores; the summary written by the entry straight into the line, through
+/// [`JsonText`]): no serializer state and no string of its own per record, on the tool's hot
+/// path.
+fn write_json(out: &mut Vec<u8>, entry: &Entry) {
     let f = &entry.facts;
-    let mut num = itoa::Buffer::new();
     out.extend_from_slice(b"{\"record\":");
-    out.extend_from_slice(num.format(entry.number).as_bytes());
+    entry.number.write_json(out);
     out.extend_from_slice(b",\"line\":");
-    out.extend_from_slice(num.format(entry.line).as_bytes());
+    entry.line.write_json(out);
     out.extend_from_slice(b",\"offsetUs\":");
-    out.extend_from_slice(num.format(entry.record.offset_us).as_bytes());
+    entry.record.offset_us.write_json(out);
     out.extend_from_slice(b",\"time\":");
     json_string(out, &entry.record.time);
-    out.extend_from_slice(b",\"dir\":\"");
-    out.extend_from_slice(entry.record.direction.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"client\":");
-    out.extend_from_slice(num.format(entry.record.client).as_bytes());
+    out.extend_from_slice(match entry.record.direction {
+        Direction::ClientToAdapter => b",\"dir\":\"c2a\",\"client\":",
+        Direction::AdapterToClient => b",\"dir\":\"a2c\",\"client\":",
+    });
+    entry.record.client.write_json(out);
     out.extend_from_slice(b",\"kind\":\"");
-    out.extend_from_slice(f.kind.as_str().as_bytes());
+    write_bytes(out, f.kind.as_str().as_bytes());
     out.push(b'"');
     if let Some(seq) = f.seq {
         out.extend_from_slice(b",\"seq\":");
-        out.extend_from_slice(num.format(seq).as_bytes());
+        seq.write_json(out);
     }
     for (key, text) in [
         (&b",\"command\":"[..], f.command.as_deref()),
@@ -191,7 +199,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     }
     if let Some(rs) = f.request_seq {
         out.extend_from_slice(b",\"requestSeq\":");
-        out.extend_from_slice(num.format(rs).as_bytes());
+        rs.write_json(out);
     }
     if let Some(ok) = f.success {
         out.extend_from_slice(if ok {
@@ -206,17 +214,25 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     }
     if let Some(p) = entry.pair() {
         out.extend_from_slice(b",\"requestRecord\":");
-        out.extend_from_slice(num.format(p.request_record).as_bytes());
+        p.request_record.write_json(out);
         out.extend_from_slice(b",\"latencyUs\":");
-        out.extend_from_slice(num.format(p.latency_us).as_bytes());
+        p.latency_us.write_json(out);
     }
-    out.extend_from_slice(b",\"summary\":");
-    text.clear();
-    // Writing into a `String` cannot fail.
-    let _ = entry.write_summary(text);
-    json_string(out, text);
-    out.extend_from_slice(b"}\n");
-    Ok(())
+    out.extend_from_slice(b",\"summary\":\"");
+    // Writing into a `Vec` cannot fail.
+    let _ = entry.write_summary(&mut JsonText(out));
+    out.extend_from_slice(b"\"}\n");
+}
+
+/// Writes text into a JSON string being written, escaped: a summary goes into the line of
+/// `--json` piece by piece, between quotes, with no string of its own.
+struct JsonText<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for JsonText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        write_escaped(self.0, s);
+        Ok(())
+    }
 }
 
 /// `text` as a JSON string, escaped as serde_json escapes it, by dapkit-types' own string

@@ -293,6 +293,14 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Appends `bytes` as they are, with fixed-size stores only (for programs writing their own
+/// JSON around dapkit's, such as `dapkit show --json`: short texts whose length varies,
+/// numbers from itoa, cost less so than through a `memcpy` call).
+#[inline]
+pub fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_bytes(out, bytes);
+}
+
 /// Appends the escape sequence of `b`, a byte a JSON string cannot hold as it is (serde_json's
 /// spelling: the short escapes where JSON has one, `\u00XX` otherwise).
 #[inline(always)]
@@ -344,8 +352,44 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+    let from = escape_words(out, bytes);
+    let n = len - from;
+    if n > 0 {
+        let w = last_bytes(bytes, n);
+        // Only the low `n` bytes are text (the zero bytes above would read as controls).
+        if escape_marks(w) & (u64::MAX >> ((8 - n) * 8)) == 0 {
+            // `n < 8`: the closing quote fits in the same store.
+            put_word(out, w | QUOTE << (8 * n), n + 1);
+            return;
+        }
+        escape_bytes(out, &bytes[from..]);
+    }
+    out.push(b'"');
+}
+
+/// Appends the text of a JSON string, escaped as [`write_str`] escapes it, without the
+/// quotes: for a string written in pieces (`dapkit show --json` writes a summary straight
+/// into its line, piece by piece, between quotes of its own).
+pub fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let from = escape_words(out, bytes);
+    let n = bytes.len() - from;
+    if n > 0 {
+        let w = last_bytes(bytes, n);
+        if escape_marks(w) & (u64::MAX >> ((8 - n) * 8)) == 0 {
+            put_word(out, w, n);
+        } else {
+            escape_bytes(out, &bytes[from..]);
+        }
+    }
+}
+
+/// Appends the whole words of `bytes`, escaped; returns where the last, partial word
+/// starts (fewer than 8 bytes are left).
+#[inline(always)]
+fn escape_words(out: &mut Vec<u8>, bytes: &[u8]) -> usize {
     let mut from = 0;
-    while from + 8 <= len {
+    while from + 8 <= bytes.len() {
         let w = word_at(bytes, from);
         let marks = escape_marks(w);
         if marks == 0 {
@@ -359,24 +403,20 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         put_escape(out, bytes[from + at]);
         from += at + 1;
     }
-    let n = len - from;
-    if n > 0 {
-        let w = last_bytes(bytes, n);
-        // Only the low `n` bytes are text (the zero bytes above would read as controls).
-        if escape_marks(w) & (u64::MAX >> ((8 - n) * 8)) == 0 {
-            // `n < 8`: the closing quote fits in the same store.
-            put_word(out, w | QUOTE << (8 * n), n + 1);
-            return;
-        }
-        for &b in &bytes[from..] {
-            if ESCAPED[usize::from(b)] {
-                put_escape(out, b);
-            } else {
-                out.push(b);
-            }
+    from
+}
+
+/// Appends `bytes` escaped, a byte at a time (the last few bytes of a text that has one to
+/// escape).
+#[inline(never)]
+fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        if ESCAPED[usize::from(b)] {
+            put_escape(out, b);
+        } else {
+            out.push(b);
         }
     }
-    out.push(b'"');
 }
 
 impl WriteJson for str {
@@ -911,7 +951,7 @@ pub mod validate {
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
-    use super::write_str;
+    use super::{write_escaped, write_str};
     use crate::read::ReadJson as _;
     use crate::types::{Checksum, Source, SourcePresentationHint};
 
@@ -1050,7 +1090,8 @@ mod tests {
     }
 
     /// `write_str` spells every string exactly as serde_json does: each ASCII byte and some
-    /// multi-byte characters, at every position of strings around the 8-byte word size.
+    /// multi-byte characters, at every position of strings around the 8-byte word size; so
+    /// does `write_escaped` between quotes.
     #[test]
     fn write_str_matches_serde_json() {
         let mut specials: Vec<char> = (0u8..0x80).map(char::from).collect();
@@ -1065,6 +1106,12 @@ mod tests {
                     write_str(&mut out, &s);
                     let expected = serde_json::to_string(&s).unwrap_or_default();
                     assert_eq!(String::from_utf8_lossy(&out), expected, "{s:?}");
+                    // The same text without its quotes, written after what is there.
+                    out.clear();
+                    out.push(b'"');
+                    write_escaped(&mut out, &s);
+                    out.push(b'"');
+                    assert_eq!(String::from_utf8_lossy(&out), expected, "{s:?} in pieces");
                     checked += 1;
                 }
             }

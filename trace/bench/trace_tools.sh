@@ -40,6 +40,7 @@ baseline() {
     decode=$(awk -v a="$(cpu_of "$work/decode")" -v b="$(cpu_of "$work/load")" -v n="$passes" -v bytes="$loaded" \
         'BEGIN { printf "%.1f", bytes * n / (a - b) / 1e6 }')
     echo "  baseline: dapkit-types decoding alone ($((loaded >> 20)) MiB of the same messages in memory, $passes passes): $decode MB/s per CPU second"
+    echo "$decode" >>"$work/baselines"
 }
 # One tool's run: prints its line, appends "ratio rss_kib" to $work/<file>.
 run() {
@@ -58,7 +59,7 @@ run() {
         printf "  %s: %.2f s CPU (%.2f s wall), %.1f MB/s per CPU second = %.2fx the decoding rate (by wall time %.2fx), max RSS %.1f MiB\n",
             name, cpu, wall, rate, ratio, wrate / decode, rss / 1024 }'
     awk -v bytes="$bytes" -v cpu="$cpu" -v rss="$rss" -v decode="$decode" \
-        'BEGIN { printf "%.4f %d\n", bytes / cpu / 1e6 / decode, rss }' >>"$work/$file"
+        'BEGIN { printf "%.4f %d %.1f\n", bytes / cpu / 1e6 / decode, rss, bytes / cpu / 1e6 }' >>"$work/$file"
 }
 for round in $(seq 1 "$rounds"); do
     echo "round $round (load average $(cut -d" " -f1-3 /proc/loadavg)):"
@@ -66,13 +67,18 @@ for round in $(seq 1 "$rounds"); do
     run "validate" validate "$bin" validate "$trace"
     run "show --json" show "$bin" show --json "$trace"
 done
-# The verdict: median ratio >= 0.5 and every run's max RSS < 64 MiB.
+# The verdict: median ratio >= 0.5, and every run's max RSS < 64 MiB. Also printed: the
+# ratio of the best rates (the fastest round of the tool against the fastest round of the
+# baseline). Load from elsewhere only ever slows a run down, so each best rate is the
+# closest to the program's own speed; on this noisy host the baseline's rate swings by up
+# to 2x between rounds, which moves the per-round ratios far more than the tools do.
+best_decode=$(sort -n "$work/baselines" | tail -1)
 fail=0
 verdict() {
-    sort -n "$work/$2" | awk -v name="$1" '{ r[NR] = $1; if ($2 > m) m = $2 } END {
+    sort -n "$work/$2" | awk -v name="$1" -v best_decode="$best_decode" '{ r[NR] = $1; if ($2 > m) m = $2; if ($3 > b) b = $3 } END {
         med = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2;
-        printf "%s: median %.2fx the decoding rate over %d rounds (%.2f-%.2fx; target >= 0.50), max RSS %.1f MiB (target < 64)\n",
-            name, med, NR, r[1], r[NR], m / 1024;
+        printf "%s: median %.2fx the decoding rate over %d rounds (%.2f-%.2fx; target >= 0.50); best rates %.1f vs %.1f MB/s = %.2fx; max RSS %.1f MiB (target < 64)\n",
+            name, med, NR, r[1], r[NR], b, best_decode, b / best_decode, m / 1024;
         exit !(med >= 0.5 && m < 64 * 1024) }' || fail=1
 }
 verdict "validate" validate

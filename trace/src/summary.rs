@@ -929,9 +929,11 @@ fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
 /// through the cutting writer ([`Cut`]), which spells control characters as escapes and
 /// cuts at `DETAIL_MAX`, so a long `output` event's text need not be walked to its end.
 fn head<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
-    // Up to that many bytes are at most that many characters.
+    // Up to that many bytes are at most that many characters; so are ASCII bytes.
     let end = if s.len() <= DETAIL_MAX + 1 {
         s.len()
+    } else if s.as_bytes()[..=DETAIL_MAX].is_ascii() {
+        DETAIL_MAX + 1
     } else {
         s.char_indices()
             .nth(DETAIL_MAX + 1)

@@ -63,7 +63,7 @@ fn side(d: Direction) -> &'static str {
 
 /// Notes the flags of `object` (its `true`/`false` members) in the set of names that are
 /// true: a `true` adds its name (up to [`MAX_CAPABILITIES`]), a `false` takes it out.
-fn note_flags(object: &impl dapkit_types::private::WriteJson, into: &mut HashSet<String, Hasher>) {
+fn note_flags(object: &impl dapkit_types::private::Members, into: &mut HashSet<String, Hasher>) {
     crate::flags::flags(object, |name, value| {
         if !value {
             into.remove(name);
