@@ -126,6 +126,16 @@ mod tests {
         }
     }
 
+    /// Silence (the echo gone, nobody answers) ends the beat after its 1.5 s timeout.
+    async fn silence_ends(echo: RouterSocket, beating: tokio::task::JoinHandle<String>) {
+        drop(echo);
+        let reason = tokio::time::timeout(Duration::from_secs(10), beating)
+            .await
+            .expect("the beat ends after the timeout")
+            .expect("the task");
+        assert!(reason.contains("silent for 1.5s"), "{reason}");
+    }
+
     fn options() -> SocketOptions {
         let mut options = SocketOptions::default();
         options.connect_timeout(Duration::from_secs(2));
@@ -164,13 +174,7 @@ mod tests {
             "echoes after the new connection were not counted: {:?}",
             pongs.lock().expect("pongs").len()
         );
-        // Silence: nobody answers any more.
-        drop(router);
-        let reason = tokio::time::timeout(Duration::from_secs(10), beating)
-            .await
-            .expect("the beat ends after the timeout")
-            .expect("the task");
-        assert!(reason.contains("silent for 1.5s"), "{reason}");
+        silence_ends(router, beating).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,11 +211,6 @@ mod tests {
             *pongs.lock().expect("pongs") >= 2,
             "echoes were not counted"
         );
-        drop(router);
-        let reason = tokio::time::timeout(Duration::from_secs(10), beating)
-            .await
-            .expect("the beat ends after the timeout")
-            .expect("the task");
-        assert!(reason.contains("silent for 1.5s"), "{reason}");
+        silence_ends(router, beating).await;
     }
 }
