@@ -1,7 +1,10 @@
-//! debugpy's protocol extension (`pydevdSystemInfo`, `setDebuggerProperty`,
-//! `setPydevdSourceMap`, `pydevdAuthorize`, the `pydevdInputRequested` event), typed by
-//! `dapkit_codegen::Extension` in this crate's `build.rs`: what an adapter author's crate
-//! does for its own adapter's extension.
+//! Two real adapters' protocol extensions, typed by `dapkit_codegen::Extension` in this
+//! crate's `build.rs`: what an adapter author's crate does for its own adapter's extension.
+//! [`debugpy`]: debugpy's (`pydevdSystemInfo`, `setDebuggerProperty`, `setPydevdSourceMap`,
+//! `pydevdAuthorize`, the `pydevdInputRequested` event); [`jupyter`]: the Jupyter
+//! debugger's additions (`dumpCell`, `debugInfo`, `inspectVariables`,
+//! `richInspectVariables`, `copyToGlobals`). Its tests decode recorded real messages of
+//! both adapters into these types and encode them back to the same JSON.
 //!
 //! ```
 //! use dapkit_example_extension::debugpy::{PydevdSystemInfoRequest, PydevdSystemInfoResponse};
@@ -27,4 +30,12 @@
 /// `schema/extensions/debugpy/debugProtocolCustom.json`.
 pub mod debugpy {
     include!(concat!(env!("OUT_DIR"), "/debugProtocolCustom.rs"));
+}
+
+/// The Jupyter debugger's additions to the DAP (`dumpCell`, `debugInfo`, `inspectVariables`,
+/// `richInspectVariables`, `copyToGlobals`), generated from
+/// `schema/extensions/jupyter/jupyterDebugProtocol.json`: what ipykernel's debugger answers
+/// on a kernel's control channel.
+pub mod jupyter {
+    include!(concat!(env!("OUT_DIR"), "/jupyterDebugProtocol.rs"));
 }
