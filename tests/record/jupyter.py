@@ -28,8 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import sanitize  # noqa: E402
-from dapwire import DapError  # noqa: E402
+from dapwire import DapError, split_frames  # noqa: E402
 from record import REPO, Recording, free_port, log  # noqa: E402
 
 from jupyter_client import BlockingKernelClient  # noqa: E402
@@ -166,24 +165,15 @@ def record(rec, python):
             f.write(b"".join(frames))
 
 
-def finish(rec, out_root):
-    """Sanitizes the raw streams into out_root/<name> (like Recording.finish, but the
-    kernel's replies may lack `seq`)."""
-    out_dir = os.path.join(out_root, rec.name)
-    os.makedirs(out_dir, exist_ok=True)
-    pairs = list(rec.replacements) + [(REPO, "/src/dapkit")]
-    home = os.path.expanduser("~")
-    if home not in ("/", ""):
-        pairs.append((home, "/home/user"))
-    reps = sorted({(a.encode(), b.encode()) for a, b in pairs if a}, key=lambda p: -len(p[0]))
-    for name in ("from-client.dap", "from-adapter.dap"):
-        with open(os.path.join(rec.raw_dir, name), "rb") as f:
-            raw = f.read()
-        clean, count, changed = sanitize.sanitize_stream(raw, reps)
-        sanitize.check_clean(clean)
-        with open(os.path.join(out_dir, name), "wb") as f:
-            f.write(clean)
-        log(f"  {rec.name}/{name}: {len(clean)} bytes, {count} messages, {changed} rewritten")
+def verify_kernel_stream(data):
+    """Every frame's length matches its body and every body is a JSON object with a
+    `type` (ipykernel's replies may lack `seq`)."""
+    frames = split_frames(data)
+    for _, body in frames:
+        msg = json.loads(body.decode("utf-8"))
+        if not isinstance(msg, dict) or "type" not in msg:
+            raise DapError(f"not a DAP message: {body[:80]!r}")
+    return len(frames)
 
 
 def main():
@@ -196,7 +186,7 @@ def main():
         record(rec, sys.executable)
     finally:
         rec.cleanup()
-    finish(rec, args.out)
+    rec.finish(args.out, verify=verify_kernel_stream)
 
 
 if __name__ == "__main__":
