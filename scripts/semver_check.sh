@@ -22,6 +22,14 @@ fail() {
     exit 2
 }
 
+case "${1:-}" in
+-h | --help)
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+-*) fail "unknown option $1 (see --help)" ;;
+esac
+
 tool=()
 if [ -n "${CARGO_SEMVER_CHECKS:-}" ]; then
     tool=("$CARGO_SEMVER_CHECKS" semver-checks)
