@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the public API of dapkit's library crates against a baseline commit with
 # cargo-semver-checks, and requires every crate with a breaking change since then to say so
-# in CHANGELOG.md's [Unreleased] section (a note starting `**Breaking (crate`).
+# in CHANGELOG.md's [Unreleased] section: a note starting `**Breaking (crate` that was not
+# there at the baseline (an older note does not cover a newer break).
 #
 #   bash scripts/semver_check.sh [CRATE...]   # default: every library crate of the workspace
 #
@@ -24,7 +25,7 @@ fail() {
 
 case "${1:-}" in
 -h | --help)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 -*) fail "unknown option $1 (see --help)" ;;
@@ -82,8 +83,12 @@ for c in "${checked[@]}"; do args+=(-p "$c"); done
 # says only that something was found; the summaries below say what, crate by crate.
 "${tool[@]}" "${args[@]}" --baseline-rev "$base" --release-type patch >"$log" 2>&1 || true
 
-# The [Unreleased] section of the changelog.
-unreleased=$(awk '/^## \[Unreleased\]/ { on = 1; next } /^## \[/ { on = 0 } on' CHANGELOG.md)
+# The [Unreleased] section of a changelog text, and how many breaking-change notes of a
+# crate it holds.
+unreleased() { awk '/^## \[Unreleased\]/ { on = 1; next } /^## \[/ { on = 0 } on'; }
+notes() { grep -cE "\*\*Breaking \($1[,)]" || true; }
+now=$(unreleased <CHANGELOG.md)
+then=$(git show "$base:CHANGELOG.md" 2>/dev/null | unreleased)
 
 status=0
 for c in "${checked[@]}"; do
@@ -97,14 +102,11 @@ for c in "${checked[@]}"; do
         fail "cargo-semver-checks gave no result for $c (its output is above)"
     fi
     case "$summary" in
-    "no semver update required"*)
-        echo "$c: no breaking change since ${base:0:7}"
-        ;;
-    *)
-        if grep -qE "\*\*Breaking \($c[,)]" <<<"$unreleased"; then
+    "semver requires new major version"*)
+        if [ "$(notes "$c" <<<"$now")" -gt "$(notes "$c" <<<"$then")" ]; then
             echo "$c: breaking changes since ${base:0:7}, noted in CHANGELOG.md ($summary)"
         else
-            echo "$c: breaking changes since ${base:0:7} NOT noted in CHANGELOG.md's [Unreleased] section as **Breaking ($c)** ($summary):"
+            echo "$c: breaking changes since ${base:0:7} NOT noted: CHANGELOG.md's [Unreleased] section has no **Breaking ($c)** note added since then ($summary):"
             awk -v c="$c" '
                 $1 == "Checking" { on = ($2 == c) }
                 !on { next }
@@ -114,6 +116,13 @@ for c in "${checked[@]}"; do
                 items { print "    " $0 }' "$log"
             status=1
         fi
+        ;;
+    "no semver update required"*)
+        echo "$c: no breaking change since ${base:0:7}"
+        ;;
+    *)
+        # A minor-level finding (an addition that needs a minor version): not a break.
+        echo "$c: no breaking change since ${base:0:7} ($summary)"
         ;;
     esac
 done

@@ -85,6 +85,24 @@ class Session:
             log(f"  {command}: {json.dumps(reply['content'])[:100]}")
             return reply["content"]
 
+    def execute(self, code):
+        """Runs code in the kernel (shell channel), recording the debug events meanwhile."""
+        self.execute_reply(self.kc.execute(code))
+
+    def execute_reply(self, msg_id):
+        """Waits for the execute_reply to msg_id, recording the debug events meanwhile."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            self.drain_events()
+            try:
+                reply = self.kc.get_shell_msg(timeout=0.2)
+            except Exception:  # queue.Empty
+                continue
+            if reply["msg_type"] == "execute_reply" and reply["parent_header"].get("msg_id") == msg_id:
+                self.drain_events(timeout=0.5)
+                return reply
+        raise DapError("no execute_reply")
+
     def wait_event(self, name):
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
@@ -122,9 +140,7 @@ def record(rec, python):
         })
         s.request("attach", {})
         s.request("debugInfo")
-        kc.execute_interactive("data = {'name': 'dapkit', 'items': [1, 2.5, 'three']}\nanswer = 42",
-                               timeout=WAIT, output_hook=lambda m: None)
-        s.drain_events(timeout=0.5)
+        s.execute("data = {'name': 'dapkit', 'items': [1, 2.5, 'three']}\nanswer = 42")
         # Not stopped: the globals, and a rich view of one of them.
         s.request("inspectVariables")
         s.request("richInspectVariables", {"variableName": "answer"})
@@ -133,7 +149,7 @@ def record(rec, python):
         s.request("setBreakpoints", {"source": {"path": source}, "breakpoints": [{"line": 3}]})
         s.request("debugInfo")
         s.request("configurationDone")
-        kc.execute(CELL)
+        cell = kc.execute(CELL)
         stopped = s.wait_event("stopped")
         thread = stopped["body"]["threadId"]
         trace = s.request("stackTrace", {"threadId": thread})
@@ -145,10 +161,7 @@ def record(rec, python):
         s.request("copyToGlobals", {"srcVariableName": "w", "dstVariableName": "copied_w",
                                     "srcFrameId": frame_id})
         s.request("continue", {"threadId": thread})
-        reply = kc.get_shell_msg(timeout=WAIT)
-        while reply["msg_type"] != "execute_reply":
-            reply = kc.get_shell_msg(timeout=WAIT)
-        s.drain_events(timeout=0.5)
+        s.execute_reply(cell)
         s.request("inspectVariables")
         s.request("disconnect", {"restart": False, "terminateDebuggee": False})
         s.drain_events(timeout=0.5)

@@ -103,6 +103,10 @@ fn recorded_ipykernel_debugger_messages_decode_typed_and_round_trip() {
                 assert_eq!(r.arguments.code, CELL);
                 let b: DumpCellResponseBody = body(reply);
                 assert!(b.source_path.ends_with(".py"), "{reply}");
+                assert!(
+                    reply.get("seq").is_none(),
+                    "ipykernel's dumpCell reply: {reply}"
+                );
                 source_path = Some(b.source_path);
             }
             DebugInfoRequest::COMMAND => {
@@ -130,6 +134,14 @@ fn recorded_ipykernel_debugger_messages_decode_typed_and_round_trip() {
             RichInspectVariablesRequest::COMMAND => {
                 let r: RichInspectVariablesRequest = request(req);
                 let b: RichInspectVariablesResponseBody = body(reply);
+                if r.arguments.frame_id.is_none() {
+                    // Not stopped: no `seq`, and `sequence_seq` for `request_seq`.
+                    assert!(reply.get("seq").is_none() && reply.get("request_seq").is_none());
+                    assert_eq!(reply["sequence_seq"].as_i64(), Some(i64::from(r.seq)));
+                } else {
+                    // Stopped: the next request's `request_seq`.
+                    assert_eq!(reply["request_seq"].as_i64(), Some(i64::from(r.seq) + 1));
+                }
                 rich.push((
                     r.arguments.variable_name.clone(),
                     r.arguments.frame_id,
@@ -149,6 +161,7 @@ fn recorded_ipykernel_debugger_messages_decode_typed_and_round_trip() {
                 let b: CopyToGlobalsResponseBody = body(reply);
                 assert_eq!((b.value.as_str(), b.type_.as_deref()), ("15", Some("int")));
                 assert_eq!(reply["command"], "setExpression", "ipykernel's spelling");
+                assert_eq!(reply["request_seq"].as_i64(), Some(i64::from(r.seq) + 1));
             }
             _ => {
                 // A standard request: dapkit-types types it itself, no extension applies.
@@ -157,7 +170,6 @@ fn recorded_ipykernel_debugger_messages_decode_typed_and_round_trip() {
                     panic!("a request")
                 };
                 assert!(r.is_standard(), "{command}");
-                assert!(r.extension::<DebugInfoRequest>().is_none());
             }
         }
     }
