@@ -8,7 +8,9 @@
 #
 # The baseline is the commit in .ci/semver-baseline: the API whose breaking changes must be
 # noted. Move it to a release's commit when one is cut (and start a new [Unreleased]).
-# A crate that did not exist at the baseline has nothing to break and is skipped.
+# A crate that did not exist at the baseline has nothing to break and is skipped; so is one
+# built from nothing that changed since (its directory, those of the dapkit crates it
+# depends on, the workspace's Cargo.toml and Cargo.lock).
 # The tool: $CARGO_SEMVER_CHECKS, else .peers/semver-checks/bin/cargo-semver-checks
 # (installed by .ci/install-semver-checks), else `cargo semver-checks` from PATH.
 #
@@ -25,7 +27,7 @@ fail() {
 
 case "${1:-}" in
 -h | --help)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 -*) fail "unknown option $1 (see --help)" ;;
@@ -47,24 +49,46 @@ base=$(grep -m1 -E '^[0-9a-f]{40}$' .ci/semver-baseline) ||
 git cat-file -e "$base^{commit}" 2>/dev/null ||
     fail "the baseline commit $base is not in this clone (a shallow clone? git fetch --unshallow)"
 
-# The library crates (a lib target, publishable) and their directories.
+# The library crates (a lib target, publishable): name, directory, and the directories whose
+# files make its API (its own and those of the workspace crates it depends on, at any
+# depth; dev-dependencies do not count).
 crates=$(cargo metadata --no-deps --format-version 1 | python3 -c '
 import json, os, sys
 root = sys.argv[1]
-for p in json.load(sys.stdin)["packages"]:
+packages = json.load(sys.stdin)["packages"]
+dirs = {p["name"]: os.path.relpath(os.path.dirname(p["manifest_path"]), root) for p in packages}
+deps = {p["name"]: [d["name"] for d in p["dependencies"]
+                    if d.get("path") and d["kind"] != "dev" and d["name"] in dirs]
+        for p in packages}
+for p in packages:
     if p["publish"] == [] or not any("lib" in t["kind"] for t in p["targets"]):
         continue
-    print(p["name"], os.path.relpath(os.path.dirname(p["manifest_path"]), root))
+    seen, todo = set(), [p["name"]]
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(deps[n])
+    print(p["name"], dirs[p["name"]], *sorted(dirs[n] for n in seen))
 ' "$root") || fail "cargo metadata failed"
+
+# A crate whose files, whose dapkit dependencies' files, and the workspace's Cargo.toml and
+# Cargo.lock are as they were at the baseline has the baseline's API: it is not built again.
+git diff --quiet "$base" -- Cargo.toml Cargo.lock && workspace_same=1 || workspace_same=0
 
 wanted=("$@")
 checked=()
-while read -r name dir; do
+while read -r name dir sources; do
     if [ ${#wanted[@]} -gt 0 ] && ! printf '%s\n' "${wanted[@]}" | grep -qxF "$name"; then
         continue
     fi
     if ! git cat-file -e "$base:$dir/Cargo.toml" 2>/dev/null; then
         echo "$name: new since the baseline ${base:0:7}, nothing to compare"
+        continue
+    fi
+    # shellcheck disable=SC2086 # the directories, one word each
+    if [ "$workspace_same" = 1 ] && git diff --quiet "$base" -- $sources; then
+        echo "$name: no breaking change since ${base:0:7} (nothing it is built from changed: $sources)"
         continue
     fi
     checked+=("$name")
