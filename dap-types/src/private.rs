@@ -229,9 +229,10 @@ pub(crate) fn next_escape(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
-/// The eight bytes of `b` from `i` as a little-endian word (`i + 8 <= b.len()`).
+/// The eight bytes of `b` from `i` as a little-endian word (`i + 8 <= b.len()`). Public for
+/// dapkit's own word-at-a-time text checks (`dapkit-trace`'s), one implementation for both.
 #[inline(always)]
-fn word_at(b: &[u8], i: usize) -> u64 {
+pub fn word_at(b: &[u8], i: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[i..i + 8]);
     u64::from_le_bytes(w)
@@ -239,9 +240,10 @@ fn word_at(b: &[u8], i: usize) -> u64 {
 
 /// The `n` bytes of `b` from `i` (`1 <= n < 8`, `i + n <= b.len()`) as the low bytes of a
 /// little-endian word, the others zero: read as two overlapping 4-byte loads or three single
-/// bytes, so that no variable-length copy (a `memcpy` call) is needed.
+/// bytes, so that no variable-length copy (a `memcpy` call) is needed. Public like
+/// [`word_at`].
 #[inline(always)]
-fn tail_at(b: &[u8], i: usize, n: usize) -> u64 {
+pub fn tail_at(b: &[u8], i: usize, n: usize) -> u64 {
     if n >= 4 {
         let mut lo = [0u8; 4];
         lo.copy_from_slice(&b[i..i + 4]);

@@ -13,21 +13,21 @@ use std::fmt;
 /// boolean, and a list or an object answers no without being walked.
 pub(crate) fn flags(object: &impl Members, f: impl FnMut(&str, bool)) {
     let mut sink = Flags(f);
-    // The sink never fails.
-    let _ = object.members(&mut sink);
+    // The sink cannot fail (its error type has no values).
+    let Ok(()) = object.members(&mut sink);
 }
 
 /// A [`Sink`] passing on the members that are booleans.
 struct Flags<F>(F);
 
 impl<F: FnMut(&str, bool)> Sink for Flags<F> {
-    type Error = NotBool;
+    type Error = std::convert::Infallible;
 
     fn member<T: WriteJson + Serialize + ?Sized>(
         &mut self,
         key: &'static str,
         value: &T,
-    ) -> Result<(), NotBool> {
+    ) -> Result<(), Self::Error> {
         self.member_escaped(key_name(key), value)
     }
 
@@ -35,7 +35,7 @@ impl<F: FnMut(&str, bool)> Sink for Flags<F> {
         &mut self,
         key: &str,
         value: &T,
-    ) -> Result<(), NotBool> {
+    ) -> Result<(), Self::Error> {
         if let Ok(b) = value.serialize(BoolOnly) {
             (self.0)(key, b);
         }

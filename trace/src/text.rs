@@ -2,6 +2,7 @@
 //! escapes. Summaries, findings, differences and read errors write peer text through here;
 //! [`escaped`] does the same for a program's own messages that quote a peer.
 
+use dapkit_types::private::{tail_at, word_at};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -57,34 +58,12 @@ fn printable_word(w: u64) -> bool {
     below | above == 0
 }
 
-/// The eight bytes of `b` from `i` (`i + 8 <= b.len()`) as a little-endian word.
-#[inline(always)]
-fn word_at(b: &[u8], i: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(bytes)
-}
-
-/// The bytes of `b` (fewer than eight) as the low bytes of a word, spaces above them: two
-/// overlapping four-byte loads, or three single bytes (the first, middle and last) for a
-/// shorter text; overlapping bytes are equal, so OR-ing them keeps them.
+/// The bytes of `b` (fewer than eight) as the low bytes of a word, spaces above them.
 #[inline(always)]
 fn short_word(b: &[u8]) -> u64 {
     const SPACES: u64 = 0x2020_2020_2020_2020;
     let n = b.len();
-    let w = if n >= 4 {
-        let four = |i: usize| {
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(&b[i..i + 4]);
-            u64::from(u32::from_le_bytes(bytes))
-        };
-        four(0) | four(n - 4) << ((n - 4) * 8)
-    } else if n > 0 {
-        let mid = n / 2;
-        u64::from(b[0]) | u64::from(b[mid]) << (mid * 8) | u64::from(b[n - 1]) << ((n - 1) * 8)
-    } else {
-        0
-    };
+    let w = if n > 0 { tail_at(b, 0, n) } else { 0 };
     w | SPACES << (n * 8)
 }
 
