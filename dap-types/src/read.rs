@@ -59,10 +59,85 @@ pub struct Reader<'a> {
 }
 
 /// A type the generated code can read straight from a [`Reader`].
+///
+/// A type implements [`read_json`](Self::read_json), or sets [`FRESH`](Self::FRESH) and
+/// implements [`read_into`](Self::read_into) (the generated structs: their decoders fill a
+/// fresh value in place, member by member). Each provided method is defined by the others.
 pub trait ReadJson: Sized {
+    /// A value no member was read into yet (`Self::default`), for types whose decoder is
+    /// [`read_into`](Self::read_into): values are then read where they end up (in a
+    /// message, a `Vec`, an `Option`) rather than read on the stack and moved there (a
+    /// message is hundreds of bytes). `None` (the default): values are read by
+    /// [`read_json`](Self::read_json) and moved.
+    const FRESH: Option<fn() -> Self> = None;
+
     /// Reads one value of this type at the reader's position.
-    fn read_json(r: &mut Reader<'_>) -> Res<Self>;
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        match Self::FRESH {
+            Some(fresh) => {
+                let mut v = fresh();
+                Self::read_into(&mut v, r)?;
+                Ok(v)
+            }
+            None => Err(Fail),
+        }
+    }
+
+    /// Reads one value of this type into `slot`, which holds a value no member was read
+    /// into yet ([`FRESH`](Self::FRESH)'s, or any value of a type without one, which is
+    /// replaced). After an `Err` the slot holds what was read so far.
+    #[inline]
+    fn read_into(slot: &mut Self, r: &mut Reader<'_>) -> Res<()> {
+        *slot = Self::read_json(r)?;
+        Ok(())
+    }
+
+    /// Reads one value of this type as the last item of `items` (in place where it can).
+    #[inline]
+    fn read_push(items: &mut Vec<Self>, r: &mut Reader<'_>) -> Res<()> {
+        match Self::FRESH {
+            Some(fresh) => {
+                items.push(fresh());
+                match items.last_mut() {
+                    Some(v) => Self::read_into(v, r),
+                    None => Err(Fail),
+                }
+            }
+            None => {
+                items.push(Self::read_json(r)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads one value of this type into `slot` as `Some` (in place where it can; whatever
+    /// `slot` held before goes).
+    #[inline]
+    fn read_some(slot: &mut Option<Self>, r: &mut Reader<'_>) -> Res<()> {
+        match Self::FRESH {
+            Some(fresh) => Self::read_into(slot.insert(fresh()), r),
+            None => {
+                *slot = Some(Self::read_json(r)?);
+                Ok(())
+            }
+        }
+    }
 }
+
+/// Sets `slot` to the variant `$v` of the enum `$e` holding a fresh payload, and reads the
+/// payload into it in place ([`ReadJson::read_into`]): the dispatch enums' decoders, so a
+/// message is decoded where it ends up rather than moved into its variant.
+macro_rules! read_variant {
+    ($slot:expr, $r:expr, $e:ident :: $v:ident) => {{
+        *$slot = $e::$v(::core::default::Default::default());
+        match $slot {
+            $e::$v(payload) => crate::read::ReadJson::read_into(payload, $r),
+            _ => Err(crate::read::Fail),
+        }
+    }};
+}
+pub(crate) use read_variant;
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `text`.
@@ -532,7 +607,7 @@ impl<'a> Reader<'a> {
             if self.kept_null && !extra.is_empty() {
                 self.drop_kept(extra)?;
             }
-            *slot = Some(T::read_json(self)?);
+            T::read_some(slot, self)?;
         }
         Ok(())
     }
@@ -713,7 +788,7 @@ impl<T: ReadJson> ReadJson for Vec<T> {
         let mut items = Vec::new();
         let mut first = true;
         while r.next_item(&mut first)? {
-            items.push(T::read_json(r)?);
+            T::read_push(&mut items, r)?;
         }
         Ok(items)
     }
@@ -760,12 +835,24 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// A required member of a generated type, read in place into `slot` (still as the
+    /// struct's `default()` left it; see [`ReadJson::read_into`]), or, when the same key came
+    /// before (`again`), read anew over it: the last of duplicate keys wins, as in
+    /// serde_json's reading, and nothing of the earlier one stays.
+    #[inline(never)]
+    pub fn field_in_place<T: ReadJson>(&mut self, slot: &mut T, again: bool) -> Res<()> {
+        if again {
+            self.field(slot)
+        } else {
+            T::read_into(slot, self)
+        }
+    }
+
     /// An optional member kept as `Some` whatever it holds (`null` included: an optional
     /// nullable or any-JSON member).
     #[inline(never)]
     pub fn present<T: ReadJson>(&mut self, slot: &mut Option<T>) -> Res<()> {
-        *slot = Some(T::read_json(self)?);
-        Ok(())
+        T::read_some(slot, self)
     }
 
     /// A required `number` member (see [`Reader::number`]; `null` fails).

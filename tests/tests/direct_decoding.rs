@@ -196,6 +196,50 @@ fn edge_values_agree_with_serde() {
     }
 }
 
+/// A member given twice: the last one wins whole, as in serde_json's reading, though the
+/// decoders read a struct-typed member in place (into the message, a `Vec` item or an
+/// `Option`): nothing of the earlier one stays in the later.
+#[test]
+fn duplicate_members_are_replaced_whole() {
+    use dapkit_types::{Event, Request, Response};
+    let decode = |msg: &str| {
+        assert!(agree("duplicate member", msg.as_bytes()), "not typed: {msg}");
+        ProtocolMessage::from_slice(msg.as_bytes()).unwrap()
+    };
+    // A required struct-typed member (an event's `body`).
+    let m = decode(
+        r#"{"seq":1,"type":"event","event":"output","body":{"output":"a","category":"stderr","group":"start"},"body":{"output":"b"}}"#,
+    );
+    let ProtocolMessage::Event(Event::Output(e)) = m else {
+        panic!("not an output event: {m:?}")
+    };
+    assert_eq!(e.body.output, "b");
+    assert!(e.body.category.is_none() && e.body.group.is_none(), "{e:?}");
+    // An optional struct-typed member inside an array item (a frame's `source`).
+    let m = decode(
+        r#"{"seq":2,"type":"response","request_seq":1,"success":true,"command":"stackTrace","body":{"stackFrames":[{"id":1,"name":"f","line":1,"column":1,"source":{"name":"a","path":"/a"},"source":{"name":"b"}},{"id":2,"name":"g","line":2,"column":1}]}}"#,
+    );
+    let ProtocolMessage::Response(Response::StackTrace(r)) = m else {
+        panic!("not a stackTrace response: {m:?}")
+    };
+    let frames = &r.body.stack_frames;
+    assert_eq!(frames.len(), 2);
+    let source = frames[0].source.as_ref().unwrap();
+    assert_eq!(source.name.as_deref(), Some("b"));
+    assert!(source.path.is_none(), "{source:?}");
+    assert!(frames[1].source.is_none() && frames[1].name == "g");
+    // A request's `arguments`, and a required struct-typed member inside them.
+    let m = decode(
+        r#"{"seq":3,"type":"request","command":"setBreakpoints","arguments":{"source":{"path":"/x"},"breakpoints":[{"line":1}]},"arguments":{"source":{"path":"/y"},"source":{"name":"z"}}}"#,
+    );
+    let ProtocolMessage::Request(Request::SetBreakpoints(q)) = m else {
+        panic!("not a setBreakpoints request: {m:?}")
+    };
+    assert!(q.arguments.breakpoints.is_none(), "{q:?}");
+    assert_eq!(q.arguments.source.name.as_deref(), Some("z"));
+    assert!(q.arguments.source.path.is_none(), "{q:?}");
+}
+
 /// A small deterministic generator (xorshift), so that failures reproduce.
 struct Rng(u64);
 

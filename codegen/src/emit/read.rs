@@ -30,7 +30,7 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
     let mut bit = |k| {
         let b = 1u64 << tracked.len();
         tracked.push(k);
-        quote! { seen |= #b; }
+        b
     };
     let tag_arms: Vec<TokenStream> = s
         .tags
@@ -63,6 +63,20 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
                     quote! { r.number_required(&mut v.#n, &mut v.extra) }
                 }
                 MemberRead::Optional => quote! { r.optional(&mut v.#n, &mut v.extra) },
+                // A required member of a generated type, read where it is (see
+                // `Reader::field_in_place`; `again`: its key came before).
+                MemberRead::Value
+                    if shape(f) == Shape::Required && matches!(f.ty, Ty::Named(_)) =>
+                {
+                    let b = bit(f.json.as_str());
+                    return quote! {
+                        #k => {
+                            let again = seen & #b != 0;
+                            seen |= #b;
+                            r.field_in_place(&mut v.#n, again)
+                        }
+                    };
+                }
                 // A value of the field's own type (required), or one kept as `Some` (an
                 // optional nullable or any-JSON member: `null` is `Some(null)`).
                 MemberRead::Any | MemberRead::Value if required => quote! { r.field(&mut v.#n) },
@@ -70,8 +84,8 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
             };
             if required {
                 // Marked before the read: a failed read fails the whole decode.
-                let mark = bit(f.json.as_str());
-                quote! { #k => { #mark #read } }
+                let b = bit(f.json.as_str());
+                quote! { #k => { seen |= #b; #read } }
             } else {
                 quote! { #k => #read, }
             }
@@ -105,14 +119,14 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
     quote! {
         #cfg
         impl crate::read::ReadJson for #name {
-            fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-                let mut v = Self::default();
+            const FRESH: Option<fn() -> Self> = Some(Self::default);
+            fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
                 #seen
                 r.begin_object()?;
                 let mut first = true;
                 #body
                 #check
-                Ok(v)
+                Ok(())
             }
         }
     }
@@ -192,18 +206,25 @@ pub fn dispatch_read(enum_name: &str, messages: &[Message]) -> TokenStream {
     let name = ident(enum_name);
     let arms = messages.iter().map(|m| {
         let v = ident(&m.variant);
-        let t = ident(&m.def.name);
         let w = &m.wire;
         let cfg = cfg_attr(m.def.feature.as_deref());
-        quote! { #cfg #w => <#t as crate::read::ReadJson>::read_json(r).map(#name::#v), }
+        quote! { #cfg #w => crate::read::read_variant!(slot, r, #name::#v), }
     });
     quote! {
         impl #name {
-            /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
-            pub(crate) fn read_named(name: &str, r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+            /// Direct decoding of a message known to carry `name` into `slot`, in place (the
+            /// message is not moved once read); unknown names give `Custom`.
+            pub(crate) fn read_named_into(
+                name: &str,
+                r: &mut crate::read::Reader<'_>,
+                slot: &mut Self,
+            ) -> crate::read::Res<()> {
                 match name {
                     #( #arms )*
-                    _ => <crate::RawMessage as crate::read::ReadJson>::read_json(r).map(#name::Custom),
+                    _ => {
+                        *slot = #name::Custom(<crate::RawMessage as crate::read::ReadJson>::read_json(r)?);
+                        Ok(())
+                    }
                 }
             }
         }

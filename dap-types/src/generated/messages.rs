@@ -73,8 +73,8 @@ impl crate::private::Members for CancelRequest {
 }
 crate::private::impl_object!(CancelRequest);
 impl crate::read::ReadJson for CancelRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -97,7 +97,7 @@ impl crate::read::ReadJson for CancelRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -170,8 +170,8 @@ impl crate::private::Members for RunInTerminalRequest {
 }
 crate::private::impl_object!(RunInTerminalRequest);
 impl crate::read::ReadJson for RunInTerminalRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -190,14 +190,15 @@ impl crate::read::ReadJson for RunInTerminalRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -268,8 +269,8 @@ impl crate::private::Members for StartDebuggingRequest {
 }
 crate::private::impl_object!(StartDebuggingRequest);
 impl crate::read::ReadJson for StartDebuggingRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -288,14 +289,15 @@ impl crate::read::ReadJson for StartDebuggingRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -367,8 +369,8 @@ impl crate::private::Members for InitializeRequest {
 }
 crate::private::impl_object!(InitializeRequest);
 impl crate::read::ReadJson for InitializeRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -387,14 +389,15 @@ impl crate::read::ReadJson for InitializeRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -468,8 +471,8 @@ impl crate::private::Members for ConfigurationDoneRequest {
 }
 crate::private::impl_object!(ConfigurationDoneRequest);
 impl crate::read::ReadJson for ConfigurationDoneRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -492,7 +495,7 @@ impl crate::read::ReadJson for ConfigurationDoneRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -562,8 +565,8 @@ impl crate::private::Members for LaunchRequest {
 }
 crate::private::impl_object!(LaunchRequest);
 impl crate::read::ReadJson for LaunchRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -582,14 +585,15 @@ impl crate::read::ReadJson for LaunchRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -659,8 +663,8 @@ impl crate::private::Members for AttachRequest {
 }
 crate::private::impl_object!(AttachRequest);
 impl crate::read::ReadJson for AttachRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -679,14 +683,15 @@ impl crate::read::ReadJson for AttachRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -759,8 +764,8 @@ impl crate::private::Members for RestartRequest {
 }
 crate::private::impl_object!(RestartRequest);
 impl crate::read::ReadJson for RestartRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -783,7 +788,7 @@ impl crate::read::ReadJson for RestartRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -857,8 +862,8 @@ impl crate::private::Members for DisconnectRequest {
 }
 crate::private::impl_object!(DisconnectRequest);
 impl crate::read::ReadJson for DisconnectRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -881,7 +886,7 @@ impl crate::read::ReadJson for DisconnectRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -956,8 +961,8 @@ impl crate::private::Members for TerminateRequest {
 }
 crate::private::impl_object!(TerminateRequest);
 impl crate::read::ReadJson for TerminateRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -980,7 +985,7 @@ impl crate::read::ReadJson for TerminateRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1053,8 +1058,8 @@ impl crate::private::Members for BreakpointLocationsRequest {
 }
 crate::private::impl_object!(BreakpointLocationsRequest);
 impl crate::read::ReadJson for BreakpointLocationsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1077,7 +1082,7 @@ impl crate::read::ReadJson for BreakpointLocationsRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1148,8 +1153,8 @@ impl crate::private::Members for SetBreakpointsRequest {
 }
 crate::private::impl_object!(SetBreakpointsRequest);
 impl crate::read::ReadJson for SetBreakpointsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1168,14 +1173,15 @@ impl crate::read::ReadJson for SetBreakpointsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1247,8 +1253,8 @@ impl crate::private::Members for SetFunctionBreakpointsRequest {
 }
 crate::private::impl_object!(SetFunctionBreakpointsRequest);
 impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1267,14 +1273,15 @@ impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1344,8 +1351,8 @@ impl crate::private::Members for SetExceptionBreakpointsRequest {
 }
 crate::private::impl_object!(SetExceptionBreakpointsRequest);
 impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1364,14 +1371,15 @@ impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1441,8 +1449,8 @@ impl crate::private::Members for DataBreakpointInfoRequest {
 }
 crate::private::impl_object!(DataBreakpointInfoRequest);
 impl crate::read::ReadJson for DataBreakpointInfoRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1461,14 +1469,15 @@ impl crate::read::ReadJson for DataBreakpointInfoRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1540,8 +1549,8 @@ impl crate::private::Members for SetDataBreakpointsRequest {
 }
 crate::private::impl_object!(SetDataBreakpointsRequest);
 impl crate::read::ReadJson for SetDataBreakpointsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1560,14 +1569,15 @@ impl crate::read::ReadJson for SetDataBreakpointsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1639,8 +1649,8 @@ impl crate::private::Members for SetInstructionBreakpointsRequest {
 }
 crate::private::impl_object!(SetInstructionBreakpointsRequest);
 impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1659,14 +1669,15 @@ impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1735,8 +1746,8 @@ impl crate::private::Members for ContinueRequest {
 }
 crate::private::impl_object!(ContinueRequest);
 impl crate::read::ReadJson for ContinueRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1755,14 +1766,15 @@ impl crate::read::ReadJson for ContinueRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1833,8 +1845,8 @@ impl crate::private::Members for NextRequest {
 }
 crate::private::impl_object!(NextRequest);
 impl crate::read::ReadJson for NextRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1853,14 +1865,15 @@ impl crate::read::ReadJson for NextRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1935,8 +1948,8 @@ impl crate::private::Members for StepInRequest {
 }
 crate::private::impl_object!(StepInRequest);
 impl crate::read::ReadJson for StepInRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1955,14 +1968,15 @@ impl crate::read::ReadJson for StepInRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2033,8 +2047,8 @@ impl crate::private::Members for StepOutRequest {
 }
 crate::private::impl_object!(StepOutRequest);
 impl crate::read::ReadJson for StepOutRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2053,14 +2067,15 @@ impl crate::read::ReadJson for StepOutRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2132,8 +2147,8 @@ impl crate::private::Members for StepBackRequest {
 }
 crate::private::impl_object!(StepBackRequest);
 impl crate::read::ReadJson for StepBackRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2152,14 +2167,15 @@ impl crate::read::ReadJson for StepBackRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2229,8 +2245,8 @@ impl crate::private::Members for ReverseContinueRequest {
 }
 crate::private::impl_object!(ReverseContinueRequest);
 impl crate::read::ReadJson for ReverseContinueRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2249,14 +2265,15 @@ impl crate::read::ReadJson for ReverseContinueRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2327,8 +2344,8 @@ impl crate::private::Members for RestartFrameRequest {
 }
 crate::private::impl_object!(RestartFrameRequest);
 impl crate::read::ReadJson for RestartFrameRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2347,14 +2364,15 @@ impl crate::read::ReadJson for RestartFrameRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2427,8 +2445,8 @@ impl crate::private::Members for GotoRequest {
 }
 crate::private::impl_object!(GotoRequest);
 impl crate::read::ReadJson for GotoRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2447,14 +2465,15 @@ impl crate::read::ReadJson for GotoRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2524,8 +2543,8 @@ impl crate::private::Members for PauseRequest {
 }
 crate::private::impl_object!(PauseRequest);
 impl crate::read::ReadJson for PauseRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2544,14 +2563,15 @@ impl crate::read::ReadJson for PauseRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2621,8 +2641,8 @@ impl crate::private::Members for StackTraceRequest {
 }
 crate::private::impl_object!(StackTraceRequest);
 impl crate::read::ReadJson for StackTraceRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2641,14 +2661,15 @@ impl crate::read::ReadJson for StackTraceRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2717,8 +2738,8 @@ impl crate::private::Members for ScopesRequest {
 }
 crate::private::impl_object!(ScopesRequest);
 impl crate::read::ReadJson for ScopesRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2737,14 +2758,15 @@ impl crate::read::ReadJson for ScopesRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2814,8 +2836,8 @@ impl crate::private::Members for VariablesRequest {
 }
 crate::private::impl_object!(VariablesRequest);
 impl crate::read::ReadJson for VariablesRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2834,14 +2856,15 @@ impl crate::read::ReadJson for VariablesRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2911,8 +2934,8 @@ impl crate::private::Members for SetVariableRequest {
 }
 crate::private::impl_object!(SetVariableRequest);
 impl crate::read::ReadJson for SetVariableRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2931,14 +2954,15 @@ impl crate::read::ReadJson for SetVariableRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3007,8 +3031,8 @@ impl crate::private::Members for SourceRequest {
 }
 crate::private::impl_object!(SourceRequest);
 impl crate::read::ReadJson for SourceRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3027,14 +3051,15 @@ impl crate::read::ReadJson for SourceRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3106,8 +3131,8 @@ impl crate::private::Members for ThreadsRequest {
 }
 crate::private::impl_object!(ThreadsRequest);
 impl crate::read::ReadJson for ThreadsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3130,7 +3155,7 @@ impl crate::read::ReadJson for ThreadsRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3199,8 +3224,8 @@ impl crate::private::Members for TerminateThreadsRequest {
 }
 crate::private::impl_object!(TerminateThreadsRequest);
 impl crate::read::ReadJson for TerminateThreadsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3219,14 +3244,15 @@ impl crate::read::ReadJson for TerminateThreadsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3296,8 +3322,8 @@ impl crate::private::Members for ModulesRequest {
 }
 crate::private::impl_object!(ModulesRequest);
 impl crate::read::ReadJson for ModulesRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3316,14 +3342,15 @@ impl crate::read::ReadJson for ModulesRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3396,8 +3423,8 @@ impl crate::private::Members for LoadedSourcesRequest {
 }
 crate::private::impl_object!(LoadedSourcesRequest);
 impl crate::read::ReadJson for LoadedSourcesRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3420,7 +3447,7 @@ impl crate::read::ReadJson for LoadedSourcesRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3490,8 +3517,8 @@ impl crate::private::Members for EvaluateRequest {
 }
 crate::private::impl_object!(EvaluateRequest);
 impl crate::read::ReadJson for EvaluateRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3510,14 +3537,15 @@ impl crate::read::ReadJson for EvaluateRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3589,8 +3617,8 @@ impl crate::private::Members for SetExpressionRequest {
 }
 crate::private::impl_object!(SetExpressionRequest);
 impl crate::read::ReadJson for SetExpressionRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3609,14 +3637,15 @@ impl crate::read::ReadJson for SetExpressionRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3687,8 +3716,8 @@ impl crate::private::Members for StepInTargetsRequest {
 }
 crate::private::impl_object!(StepInTargetsRequest);
 impl crate::read::ReadJson for StepInTargetsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3707,14 +3736,15 @@ impl crate::read::ReadJson for StepInTargetsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3785,8 +3815,8 @@ impl crate::private::Members for GotoTargetsRequest {
 }
 crate::private::impl_object!(GotoTargetsRequest);
 impl crate::read::ReadJson for GotoTargetsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3805,14 +3835,15 @@ impl crate::read::ReadJson for GotoTargetsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3882,8 +3913,8 @@ impl crate::private::Members for CompletionsRequest {
 }
 crate::private::impl_object!(CompletionsRequest);
 impl crate::read::ReadJson for CompletionsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3902,14 +3933,15 @@ impl crate::read::ReadJson for CompletionsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3979,8 +4011,8 @@ impl crate::private::Members for ExceptionInfoRequest {
 }
 crate::private::impl_object!(ExceptionInfoRequest);
 impl crate::read::ReadJson for ExceptionInfoRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3999,14 +4031,15 @@ impl crate::read::ReadJson for ExceptionInfoRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4076,8 +4109,8 @@ impl crate::private::Members for ReadMemoryRequest {
 }
 crate::private::impl_object!(ReadMemoryRequest);
 impl crate::read::ReadJson for ReadMemoryRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4096,14 +4129,15 @@ impl crate::read::ReadJson for ReadMemoryRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4173,8 +4207,8 @@ impl crate::private::Members for WriteMemoryRequest {
 }
 crate::private::impl_object!(WriteMemoryRequest);
 impl crate::read::ReadJson for WriteMemoryRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4193,14 +4227,15 @@ impl crate::read::ReadJson for WriteMemoryRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4270,8 +4305,8 @@ impl crate::private::Members for DisassembleRequest {
 }
 crate::private::impl_object!(DisassembleRequest);
 impl crate::read::ReadJson for DisassembleRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4290,14 +4325,15 @@ impl crate::read::ReadJson for DisassembleRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4366,8 +4402,8 @@ impl crate::private::Members for LocationsRequest {
 }
 crate::private::impl_object!(LocationsRequest);
 impl crate::read::ReadJson for LocationsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4386,14 +4422,15 @@ impl crate::read::ReadJson for LocationsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4468,8 +4505,8 @@ impl crate::private::Members for SetDebuggerPropertyRequest {
 crate::private::impl_object!(SetDebuggerPropertyRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4488,14 +4525,15 @@ impl crate::read::ReadJson for SetDebuggerPropertyRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4575,8 +4613,8 @@ impl crate::private::Members for SetPydevdSourceMapRequest {
 crate::private::impl_object!(SetPydevdSourceMapRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4595,14 +4633,15 @@ impl crate::read::ReadJson for SetPydevdSourceMapRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4681,8 +4720,8 @@ impl crate::private::Members for PydevdSystemInfoRequest {
 crate::private::impl_object!(PydevdSystemInfoRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4705,7 +4744,7 @@ impl crate::read::ReadJson for PydevdSystemInfoRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4781,8 +4820,8 @@ impl crate::private::Members for PydevdAuthorizeRequest {
 crate::private::impl_object!(PydevdAuthorizeRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4801,14 +4840,15 @@ impl crate::read::ReadJson for PydevdAuthorizeRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4884,8 +4924,8 @@ impl crate::private::Members for DumpCellRequest {
 crate::private::impl_object!(DumpCellRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4904,14 +4944,15 @@ impl crate::read::ReadJson for DumpCellRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -4990,8 +5031,8 @@ impl crate::private::Members for DebugInfoRequest {
 crate::private::impl_object!(DebugInfoRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5014,7 +5055,7 @@ impl crate::read::ReadJson for DebugInfoRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5093,8 +5134,8 @@ impl crate::private::Members for InspectVariablesRequest {
 crate::private::impl_object!(InspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5117,7 +5158,7 @@ impl crate::read::ReadJson for InspectVariablesRequest {
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5193,8 +5234,8 @@ impl crate::private::Members for RichInspectVariablesRequest {
 crate::private::impl_object!(RichInspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5213,14 +5254,15 @@ impl crate::read::ReadJson for RichInspectVariablesRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5296,8 +5338,8 @@ impl crate::private::Members for CopyToGlobalsRequest {
 crate::private::impl_object!(CopyToGlobalsRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsRequest {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5316,14 +5358,15 @@ impl crate::read::ReadJson for CopyToGlobalsRequest {
                     r.field(&mut v.seq)
                 }
                 "arguments" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.arguments)
+                    r.field_in_place(&mut v.arguments, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5420,8 +5463,8 @@ impl crate::private::Members for CancelResponse {
 }
 crate::private::impl_object!(CancelResponse);
 impl crate::read::ReadJson for CancelResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5453,7 +5496,7 @@ impl crate::read::ReadJson for CancelResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5543,8 +5586,8 @@ impl crate::private::Members for RunInTerminalResponse {
 }
 crate::private::impl_object!(RunInTerminalResponse);
 impl crate::read::ReadJson for RunInTerminalResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5572,14 +5615,15 @@ impl crate::read::ReadJson for RunInTerminalResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5677,8 +5721,8 @@ impl crate::private::Members for StartDebuggingResponse {
 }
 crate::private::impl_object!(StartDebuggingResponse);
 impl crate::read::ReadJson for StartDebuggingResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5710,7 +5754,7 @@ impl crate::read::ReadJson for StartDebuggingResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5807,8 +5851,8 @@ impl crate::private::Members for InitializeResponse {
 }
 crate::private::impl_object!(InitializeResponse);
 impl crate::read::ReadJson for InitializeResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5840,7 +5884,7 @@ impl crate::read::ReadJson for InitializeResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5938,8 +5982,8 @@ impl crate::private::Members for ConfigurationDoneResponse {
 }
 crate::private::impl_object!(ConfigurationDoneResponse);
 impl crate::read::ReadJson for ConfigurationDoneResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5971,7 +6015,7 @@ impl crate::read::ReadJson for ConfigurationDoneResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6068,8 +6112,8 @@ impl crate::private::Members for LaunchResponse {
 }
 crate::private::impl_object!(LaunchResponse);
 impl crate::read::ReadJson for LaunchResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6101,7 +6145,7 @@ impl crate::read::ReadJson for LaunchResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6198,8 +6242,8 @@ impl crate::private::Members for AttachResponse {
 }
 crate::private::impl_object!(AttachResponse);
 impl crate::read::ReadJson for AttachResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6231,7 +6275,7 @@ impl crate::read::ReadJson for AttachResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6328,8 +6372,8 @@ impl crate::private::Members for RestartResponse {
 }
 crate::private::impl_object!(RestartResponse);
 impl crate::read::ReadJson for RestartResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6361,7 +6405,7 @@ impl crate::read::ReadJson for RestartResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6458,8 +6502,8 @@ impl crate::private::Members for DisconnectResponse {
 }
 crate::private::impl_object!(DisconnectResponse);
 impl crate::read::ReadJson for DisconnectResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6491,7 +6535,7 @@ impl crate::read::ReadJson for DisconnectResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6588,8 +6632,8 @@ impl crate::private::Members for TerminateResponse {
 }
 crate::private::impl_object!(TerminateResponse);
 impl crate::read::ReadJson for TerminateResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6621,7 +6665,7 @@ impl crate::read::ReadJson for TerminateResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6716,8 +6760,8 @@ impl crate::private::Members for BreakpointLocationsResponse {
 }
 crate::private::impl_object!(BreakpointLocationsResponse);
 impl crate::read::ReadJson for BreakpointLocationsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6745,14 +6789,15 @@ impl crate::read::ReadJson for BreakpointLocationsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6847,8 +6892,8 @@ impl crate::private::Members for SetBreakpointsResponse {
 }
 crate::private::impl_object!(SetBreakpointsResponse);
 impl crate::read::ReadJson for SetBreakpointsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6876,14 +6921,15 @@ impl crate::read::ReadJson for SetBreakpointsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6979,8 +7025,8 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponse);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7008,14 +7054,15 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7117,8 +7164,8 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponse);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7150,7 +7197,7 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7246,8 +7293,8 @@ impl crate::private::Members for DataBreakpointInfoResponse {
 }
 crate::private::impl_object!(DataBreakpointInfoResponse);
 impl crate::read::ReadJson for DataBreakpointInfoResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7275,14 +7322,15 @@ impl crate::read::ReadJson for DataBreakpointInfoResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7378,8 +7426,8 @@ impl crate::private::Members for SetDataBreakpointsResponse {
 }
 crate::private::impl_object!(SetDataBreakpointsResponse);
 impl crate::read::ReadJson for SetDataBreakpointsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7407,14 +7455,15 @@ impl crate::read::ReadJson for SetDataBreakpointsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7509,8 +7558,8 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponse);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7538,14 +7587,15 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7637,8 +7687,8 @@ impl crate::private::Members for ContinueResponse {
 }
 crate::private::impl_object!(ContinueResponse);
 impl crate::read::ReadJson for ContinueResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7666,14 +7716,15 @@ impl crate::read::ReadJson for ContinueResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7771,8 +7822,8 @@ impl crate::private::Members for NextResponse {
 }
 crate::private::impl_object!(NextResponse);
 impl crate::read::ReadJson for NextResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7804,7 +7855,7 @@ impl crate::read::ReadJson for NextResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7901,8 +7952,8 @@ impl crate::private::Members for StepInResponse {
 }
 crate::private::impl_object!(StepInResponse);
 impl crate::read::ReadJson for StepInResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7934,7 +7985,7 @@ impl crate::read::ReadJson for StepInResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8031,8 +8082,8 @@ impl crate::private::Members for StepOutResponse {
 }
 crate::private::impl_object!(StepOutResponse);
 impl crate::read::ReadJson for StepOutResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8064,7 +8115,7 @@ impl crate::read::ReadJson for StepOutResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8161,8 +8212,8 @@ impl crate::private::Members for StepBackResponse {
 }
 crate::private::impl_object!(StepBackResponse);
 impl crate::read::ReadJson for StepBackResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8194,7 +8245,7 @@ impl crate::read::ReadJson for StepBackResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8291,8 +8342,8 @@ impl crate::private::Members for ReverseContinueResponse {
 }
 crate::private::impl_object!(ReverseContinueResponse);
 impl crate::read::ReadJson for ReverseContinueResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8324,7 +8375,7 @@ impl crate::read::ReadJson for ReverseContinueResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8421,8 +8472,8 @@ impl crate::private::Members for RestartFrameResponse {
 }
 crate::private::impl_object!(RestartFrameResponse);
 impl crate::read::ReadJson for RestartFrameResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8454,7 +8505,7 @@ impl crate::read::ReadJson for RestartFrameResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8551,8 +8602,8 @@ impl crate::private::Members for GotoResponse {
 }
 crate::private::impl_object!(GotoResponse);
 impl crate::read::ReadJson for GotoResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8584,7 +8635,7 @@ impl crate::read::ReadJson for GotoResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8681,8 +8732,8 @@ impl crate::private::Members for PauseResponse {
 }
 crate::private::impl_object!(PauseResponse);
 impl crate::read::ReadJson for PauseResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8714,7 +8765,7 @@ impl crate::read::ReadJson for PauseResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8804,8 +8855,8 @@ impl crate::private::Members for StackTraceResponse {
 }
 crate::private::impl_object!(StackTraceResponse);
 impl crate::read::ReadJson for StackTraceResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8833,14 +8884,15 @@ impl crate::read::ReadJson for StackTraceResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8931,8 +8983,8 @@ impl crate::private::Members for ScopesResponse {
 }
 crate::private::impl_object!(ScopesResponse);
 impl crate::read::ReadJson for ScopesResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8960,14 +9012,15 @@ impl crate::read::ReadJson for ScopesResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9058,8 +9111,8 @@ impl crate::private::Members for VariablesResponse {
 }
 crate::private::impl_object!(VariablesResponse);
 impl crate::read::ReadJson for VariablesResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9087,14 +9140,15 @@ impl crate::read::ReadJson for VariablesResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9185,8 +9239,8 @@ impl crate::private::Members for SetVariableResponse {
 }
 crate::private::impl_object!(SetVariableResponse);
 impl crate::read::ReadJson for SetVariableResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9214,14 +9268,15 @@ impl crate::read::ReadJson for SetVariableResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9312,8 +9367,8 @@ impl crate::private::Members for SourceResponse {
 }
 crate::private::impl_object!(SourceResponse);
 impl crate::read::ReadJson for SourceResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9341,14 +9396,15 @@ impl crate::read::ReadJson for SourceResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9439,8 +9495,8 @@ impl crate::private::Members for ThreadsResponse {
 }
 crate::private::impl_object!(ThreadsResponse);
 impl crate::read::ReadJson for ThreadsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9468,14 +9524,15 @@ impl crate::read::ReadJson for ThreadsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9573,8 +9630,8 @@ impl crate::private::Members for TerminateThreadsResponse {
 }
 crate::private::impl_object!(TerminateThreadsResponse);
 impl crate::read::ReadJson for TerminateThreadsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9606,7 +9663,7 @@ impl crate::read::ReadJson for TerminateThreadsResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9696,8 +9753,8 @@ impl crate::private::Members for ModulesResponse {
 }
 crate::private::impl_object!(ModulesResponse);
 impl crate::read::ReadJson for ModulesResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9725,14 +9782,15 @@ impl crate::read::ReadJson for ModulesResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9823,8 +9881,8 @@ impl crate::private::Members for LoadedSourcesResponse {
 }
 crate::private::impl_object!(LoadedSourcesResponse);
 impl crate::read::ReadJson for LoadedSourcesResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9852,14 +9910,15 @@ impl crate::read::ReadJson for LoadedSourcesResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9950,8 +10009,8 @@ impl crate::private::Members for EvaluateResponse {
 }
 crate::private::impl_object!(EvaluateResponse);
 impl crate::read::ReadJson for EvaluateResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9979,14 +10038,15 @@ impl crate::read::ReadJson for EvaluateResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10077,8 +10137,8 @@ impl crate::private::Members for SetExpressionResponse {
 }
 crate::private::impl_object!(SetExpressionResponse);
 impl crate::read::ReadJson for SetExpressionResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10106,14 +10166,15 @@ impl crate::read::ReadJson for SetExpressionResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10204,8 +10265,8 @@ impl crate::private::Members for StepInTargetsResponse {
 }
 crate::private::impl_object!(StepInTargetsResponse);
 impl crate::read::ReadJson for StepInTargetsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10233,14 +10294,15 @@ impl crate::read::ReadJson for StepInTargetsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10331,8 +10393,8 @@ impl crate::private::Members for GotoTargetsResponse {
 }
 crate::private::impl_object!(GotoTargetsResponse);
 impl crate::read::ReadJson for GotoTargetsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10360,14 +10422,15 @@ impl crate::read::ReadJson for GotoTargetsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10458,8 +10521,8 @@ impl crate::private::Members for CompletionsResponse {
 }
 crate::private::impl_object!(CompletionsResponse);
 impl crate::read::ReadJson for CompletionsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10487,14 +10550,15 @@ impl crate::read::ReadJson for CompletionsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10585,8 +10649,8 @@ impl crate::private::Members for ExceptionInfoResponse {
 }
 crate::private::impl_object!(ExceptionInfoResponse);
 impl crate::read::ReadJson for ExceptionInfoResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10614,14 +10678,15 @@ impl crate::read::ReadJson for ExceptionInfoResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10719,8 +10784,8 @@ impl crate::private::Members for ReadMemoryResponse {
 }
 crate::private::impl_object!(ReadMemoryResponse);
 impl crate::read::ReadJson for ReadMemoryResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10752,7 +10817,7 @@ impl crate::read::ReadJson for ReadMemoryResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10850,8 +10915,8 @@ impl crate::private::Members for WriteMemoryResponse {
 }
 crate::private::impl_object!(WriteMemoryResponse);
 impl crate::read::ReadJson for WriteMemoryResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10883,7 +10948,7 @@ impl crate::read::ReadJson for WriteMemoryResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10981,8 +11046,8 @@ impl crate::private::Members for DisassembleResponse {
 }
 crate::private::impl_object!(DisassembleResponse);
 impl crate::read::ReadJson for DisassembleResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11014,7 +11079,7 @@ impl crate::read::ReadJson for DisassembleResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -11112,8 +11177,8 @@ impl crate::private::Members for LocationsResponse {
 }
 crate::private::impl_object!(LocationsResponse);
 impl crate::read::ReadJson for LocationsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11145,7 +11210,7 @@ impl crate::read::ReadJson for LocationsResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -11249,8 +11314,8 @@ impl crate::private::Members for SetDebuggerPropertyResponse {
 crate::private::impl_object!(SetDebuggerPropertyResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11282,7 +11347,7 @@ impl crate::read::ReadJson for SetDebuggerPropertyResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11386,8 +11451,8 @@ impl crate::private::Members for SetPydevdSourceMapResponse {
 crate::private::impl_object!(SetPydevdSourceMapResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11419,7 +11484,7 @@ impl crate::read::ReadJson for SetPydevdSourceMapResponse {
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11516,8 +11581,8 @@ impl crate::private::Members for PydevdSystemInfoResponse {
 crate::private::impl_object!(PydevdSystemInfoResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11545,14 +11610,15 @@ impl crate::read::ReadJson for PydevdSystemInfoResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11650,8 +11716,8 @@ impl crate::private::Members for PydevdAuthorizeResponse {
 crate::private::impl_object!(PydevdAuthorizeResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11679,14 +11745,15 @@ impl crate::read::ReadJson for PydevdAuthorizeResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11784,8 +11851,8 @@ impl crate::private::Members for DumpCellResponse {
 crate::private::impl_object!(DumpCellResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11813,14 +11880,15 @@ impl crate::read::ReadJson for DumpCellResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11918,8 +11986,8 @@ impl crate::private::Members for DebugInfoResponse {
 crate::private::impl_object!(DebugInfoResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11947,14 +12015,15 @@ impl crate::read::ReadJson for DebugInfoResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12052,8 +12121,8 @@ impl crate::private::Members for InspectVariablesResponse {
 crate::private::impl_object!(InspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12081,14 +12150,15 @@ impl crate::read::ReadJson for InspectVariablesResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12190,8 +12260,8 @@ impl crate::private::Members for RichInspectVariablesResponse {
 crate::private::impl_object!(RichInspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12219,14 +12289,15 @@ impl crate::read::ReadJson for RichInspectVariablesResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12325,8 +12396,8 @@ impl crate::private::Members for CopyToGlobalsResponse {
 crate::private::impl_object!(CopyToGlobalsResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12354,14 +12425,15 @@ impl crate::read::ReadJson for CopyToGlobalsResponse {
                 }
                 "message" => r.optional(&mut v.message, &mut v.extra),
                 "body" => {
+                    let again = seen & 32u64 != 0;
                     seen |= 32u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12439,8 +12511,8 @@ impl crate::private::Members for InitializedEvent {
 }
 crate::private::impl_object!(InitializedEvent);
 impl crate::read::ReadJson for InitializedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12463,7 +12535,7 @@ impl crate::read::ReadJson for InitializedEvent {
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12527,8 +12599,8 @@ impl crate::private::Members for StoppedEvent {
 }
 crate::private::impl_object!(StoppedEvent);
 impl crate::read::ReadJson for StoppedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12547,14 +12619,15 @@ impl crate::read::ReadJson for StoppedEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12620,8 +12693,8 @@ impl crate::private::Members for ContinuedEvent {
 }
 crate::private::impl_object!(ContinuedEvent);
 impl crate::read::ReadJson for ContinuedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12640,14 +12713,15 @@ impl crate::read::ReadJson for ContinuedEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12711,8 +12785,8 @@ impl crate::private::Members for ExitedEvent {
 }
 crate::private::impl_object!(ExitedEvent);
 impl crate::read::ReadJson for ExitedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12731,14 +12805,15 @@ impl crate::read::ReadJson for ExitedEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12805,8 +12880,8 @@ impl crate::private::Members for TerminatedEvent {
 }
 crate::private::impl_object!(TerminatedEvent);
 impl crate::read::ReadJson for TerminatedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12829,7 +12904,7 @@ impl crate::read::ReadJson for TerminatedEvent {
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12893,8 +12968,8 @@ impl crate::private::Members for ThreadEvent {
 }
 crate::private::impl_object!(ThreadEvent);
 impl crate::read::ReadJson for ThreadEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12913,14 +12988,15 @@ impl crate::read::ReadJson for ThreadEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12984,8 +13060,8 @@ impl crate::private::Members for OutputEvent {
 }
 crate::private::impl_object!(OutputEvent);
 impl crate::read::ReadJson for OutputEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13004,14 +13080,15 @@ impl crate::read::ReadJson for OutputEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13075,8 +13152,8 @@ impl crate::private::Members for BreakpointEvent {
 }
 crate::private::impl_object!(BreakpointEvent);
 impl crate::read::ReadJson for BreakpointEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13095,14 +13172,15 @@ impl crate::read::ReadJson for BreakpointEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13166,8 +13244,8 @@ impl crate::private::Members for ModuleEvent {
 }
 crate::private::impl_object!(ModuleEvent);
 impl crate::read::ReadJson for ModuleEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13186,14 +13264,15 @@ impl crate::read::ReadJson for ModuleEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13257,8 +13336,8 @@ impl crate::private::Members for LoadedSourceEvent {
 }
 crate::private::impl_object!(LoadedSourceEvent);
 impl crate::read::ReadJson for LoadedSourceEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13277,14 +13356,15 @@ impl crate::read::ReadJson for LoadedSourceEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13348,8 +13428,8 @@ impl crate::private::Members for ProcessEvent {
 }
 crate::private::impl_object!(ProcessEvent);
 impl crate::read::ReadJson for ProcessEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13368,14 +13448,15 @@ impl crate::read::ReadJson for ProcessEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13442,8 +13523,8 @@ impl crate::private::Members for CapabilitiesEvent {
 }
 crate::private::impl_object!(CapabilitiesEvent);
 impl crate::read::ReadJson for CapabilitiesEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13462,14 +13543,15 @@ impl crate::read::ReadJson for CapabilitiesEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13535,8 +13617,8 @@ impl crate::private::Members for ProgressStartEvent {
 }
 crate::private::impl_object!(ProgressStartEvent);
 impl crate::read::ReadJson for ProgressStartEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13555,14 +13637,15 @@ impl crate::read::ReadJson for ProgressStartEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13628,8 +13711,8 @@ impl crate::private::Members for ProgressUpdateEvent {
 }
 crate::private::impl_object!(ProgressUpdateEvent);
 impl crate::read::ReadJson for ProgressUpdateEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13648,14 +13731,15 @@ impl crate::read::ReadJson for ProgressUpdateEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13720,8 +13804,8 @@ impl crate::private::Members for ProgressEndEvent {
 }
 crate::private::impl_object!(ProgressEndEvent);
 impl crate::read::ReadJson for ProgressEndEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13740,14 +13824,15 @@ impl crate::read::ReadJson for ProgressEndEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13813,8 +13898,8 @@ impl crate::private::Members for InvalidatedEvent {
 }
 crate::private::impl_object!(InvalidatedEvent);
 impl crate::read::ReadJson for InvalidatedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13833,14 +13918,15 @@ impl crate::read::ReadJson for InvalidatedEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13906,8 +13992,8 @@ impl crate::private::Members for MemoryEvent {
 }
 crate::private::impl_object!(MemoryEvent);
 impl crate::read::ReadJson for MemoryEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13926,14 +14012,15 @@ impl crate::read::ReadJson for MemoryEvent {
                     r.field(&mut v.seq)
                 }
                 "body" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.body)
+                    r.field_in_place(&mut v.body, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq", "body"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14006,8 +14093,8 @@ impl crate::private::Members for PydevdInputRequestedEvent {
 crate::private::impl_object!(PydevdInputRequestedEvent);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInputRequestedEvent {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -14030,7 +14117,7 @@ impl crate::read::ReadJson for PydevdInputRequestedEvent {
             }?;
         }
         r.all_seen(seen, &["type", "event", "seq"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -14129,8 +14216,8 @@ impl crate::private::Members for ErrorResponse {
 }
 crate::private::impl_object!(ErrorResponse);
 impl crate::read::ReadJson for ErrorResponse {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -14162,7 +14249,7 @@ impl crate::read::ReadJson for ErrorResponse {
             }?;
         }
         r.all_seen(seen, &["type", "success", "seq", "request_seq", "command"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -19952,556 +20039,296 @@ impl schemars::JsonSchema for Event {
     }
 }
 impl Request {
-    /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn read_named(
+    /// Direct decoding of a message known to carry `name` into `slot`, in place (the
+    /// message is not moved once read); unknown names give `Custom`.
+    pub(crate) fn read_named_into(
         name: &str,
         r: &mut crate::read::Reader<'_>,
-    ) -> crate::read::Res<Self> {
+        slot: &mut Self,
+    ) -> crate::read::Res<()> {
         match name {
-            "cancel" => {
-                <CancelRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Cancel)
-            }
+            "cancel" => crate::read::read_variant!(slot, r, Request::Cancel),
             "runInTerminal" => {
-                <RunInTerminalRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::RunInTerminal)
+                crate::read::read_variant!(slot, r, Request::RunInTerminal)
             }
             "startDebugging" => {
-                <StartDebuggingRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::StartDebugging)
+                crate::read::read_variant!(slot, r, Request::StartDebugging)
             }
-            "initialize" => {
-                <InitializeRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Initialize)
-            }
+            "initialize" => crate::read::read_variant!(slot, r, Request::Initialize),
             "configurationDone" => {
-                <ConfigurationDoneRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::ConfigurationDone)
+                crate::read::read_variant!(slot, r, Request::ConfigurationDone)
             }
-            "launch" => {
-                <LaunchRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Launch)
-            }
-            "attach" => {
-                <AttachRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Attach)
-            }
-            "restart" => {
-                <RestartRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Restart)
-            }
-            "disconnect" => {
-                <DisconnectRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Disconnect)
-            }
-            "terminate" => {
-                <TerminateRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Terminate)
-            }
+            "launch" => crate::read::read_variant!(slot, r, Request::Launch),
+            "attach" => crate::read::read_variant!(slot, r, Request::Attach),
+            "restart" => crate::read::read_variant!(slot, r, Request::Restart),
+            "disconnect" => crate::read::read_variant!(slot, r, Request::Disconnect),
+            "terminate" => crate::read::read_variant!(slot, r, Request::Terminate),
             "breakpointLocations" => {
-                <BreakpointLocationsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::BreakpointLocations)
+                crate::read::read_variant!(slot, r, Request::BreakpointLocations)
             }
             "setBreakpoints" => {
-                <SetBreakpointsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetBreakpoints)
+                crate::read::read_variant!(slot, r, Request::SetBreakpoints)
             }
             "setFunctionBreakpoints" => {
-                <SetFunctionBreakpointsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetFunctionBreakpoints)
+                crate::read::read_variant!(slot, r, Request::SetFunctionBreakpoints)
             }
             "setExceptionBreakpoints" => {
-                <SetExceptionBreakpointsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetExceptionBreakpoints)
+                crate::read::read_variant!(slot, r, Request::SetExceptionBreakpoints)
             }
             "dataBreakpointInfo" => {
-                <DataBreakpointInfoRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::DataBreakpointInfo)
+                crate::read::read_variant!(slot, r, Request::DataBreakpointInfo)
             }
             "setDataBreakpoints" => {
-                <SetDataBreakpointsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetDataBreakpoints)
+                crate::read::read_variant!(slot, r, Request::SetDataBreakpoints)
             }
             "setInstructionBreakpoints" => {
-                <SetInstructionBreakpointsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetInstructionBreakpoints)
+                crate::read::read_variant!(slot, r, Request::SetInstructionBreakpoints)
             }
-            "continue" => {
-                <ContinueRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Continue)
-            }
-            "next" => {
-                <NextRequest as crate::read::ReadJson>::read_json(r).map(Request::Next)
-            }
-            "stepIn" => {
-                <StepInRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::StepIn)
-            }
-            "stepOut" => {
-                <StepOutRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::StepOut)
-            }
-            "stepBack" => {
-                <StepBackRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::StepBack)
-            }
+            "continue" => crate::read::read_variant!(slot, r, Request::Continue),
+            "next" => crate::read::read_variant!(slot, r, Request::Next),
+            "stepIn" => crate::read::read_variant!(slot, r, Request::StepIn),
+            "stepOut" => crate::read::read_variant!(slot, r, Request::StepOut),
+            "stepBack" => crate::read::read_variant!(slot, r, Request::StepBack),
             "reverseContinue" => {
-                <ReverseContinueRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::ReverseContinue)
+                crate::read::read_variant!(slot, r, Request::ReverseContinue)
             }
-            "restartFrame" => {
-                <RestartFrameRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::RestartFrame)
-            }
-            "goto" => {
-                <GotoRequest as crate::read::ReadJson>::read_json(r).map(Request::Goto)
-            }
-            "pause" => {
-                <PauseRequest as crate::read::ReadJson>::read_json(r).map(Request::Pause)
-            }
-            "stackTrace" => {
-                <StackTraceRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::StackTrace)
-            }
-            "scopes" => {
-                <ScopesRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Scopes)
-            }
-            "variables" => {
-                <VariablesRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Variables)
-            }
-            "setVariable" => {
-                <SetVariableRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetVariable)
-            }
-            "source" => {
-                <SourceRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Source)
-            }
-            "threads" => {
-                <ThreadsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Threads)
-            }
+            "restartFrame" => crate::read::read_variant!(slot, r, Request::RestartFrame),
+            "goto" => crate::read::read_variant!(slot, r, Request::Goto),
+            "pause" => crate::read::read_variant!(slot, r, Request::Pause),
+            "stackTrace" => crate::read::read_variant!(slot, r, Request::StackTrace),
+            "scopes" => crate::read::read_variant!(slot, r, Request::Scopes),
+            "variables" => crate::read::read_variant!(slot, r, Request::Variables),
+            "setVariable" => crate::read::read_variant!(slot, r, Request::SetVariable),
+            "source" => crate::read::read_variant!(slot, r, Request::Source),
+            "threads" => crate::read::read_variant!(slot, r, Request::Threads),
             "terminateThreads" => {
-                <TerminateThreadsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::TerminateThreads)
+                crate::read::read_variant!(slot, r, Request::TerminateThreads)
             }
-            "modules" => {
-                <ModulesRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Modules)
-            }
+            "modules" => crate::read::read_variant!(slot, r, Request::Modules),
             "loadedSources" => {
-                <LoadedSourcesRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::LoadedSources)
+                crate::read::read_variant!(slot, r, Request::LoadedSources)
             }
-            "evaluate" => {
-                <EvaluateRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Evaluate)
-            }
+            "evaluate" => crate::read::read_variant!(slot, r, Request::Evaluate),
             "setExpression" => {
-                <SetExpressionRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetExpression)
+                crate::read::read_variant!(slot, r, Request::SetExpression)
             }
             "stepInTargets" => {
-                <StepInTargetsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::StepInTargets)
+                crate::read::read_variant!(slot, r, Request::StepInTargets)
             }
-            "gotoTargets" => {
-                <GotoTargetsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::GotoTargets)
-            }
-            "completions" => {
-                <CompletionsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Completions)
-            }
+            "gotoTargets" => crate::read::read_variant!(slot, r, Request::GotoTargets),
+            "completions" => crate::read::read_variant!(slot, r, Request::Completions),
             "exceptionInfo" => {
-                <ExceptionInfoRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::ExceptionInfo)
+                crate::read::read_variant!(slot, r, Request::ExceptionInfo)
             }
-            "readMemory" => {
-                <ReadMemoryRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::ReadMemory)
-            }
-            "writeMemory" => {
-                <WriteMemoryRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::WriteMemory)
-            }
-            "disassemble" => {
-                <DisassembleRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Disassemble)
-            }
-            "locations" => {
-                <LocationsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Locations)
-            }
+            "readMemory" => crate::read::read_variant!(slot, r, Request::ReadMemory),
+            "writeMemory" => crate::read::read_variant!(slot, r, Request::WriteMemory),
+            "disassemble" => crate::read::read_variant!(slot, r, Request::Disassemble),
+            "locations" => crate::read::read_variant!(slot, r, Request::Locations),
             #[cfg(feature = "debugpy")]
             "setDebuggerProperty" => {
-                <SetDebuggerPropertyRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetDebuggerProperty)
+                crate::read::read_variant!(slot, r, Request::SetDebuggerProperty)
             }
             #[cfg(feature = "debugpy")]
             "setPydevdSourceMap" => {
-                <SetPydevdSourceMapRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::SetPydevdSourceMap)
+                crate::read::read_variant!(slot, r, Request::SetPydevdSourceMap)
             }
             #[cfg(feature = "debugpy")]
             "pydevdSystemInfo" => {
-                <PydevdSystemInfoRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::PydevdSystemInfo)
+                crate::read::read_variant!(slot, r, Request::PydevdSystemInfo)
             }
             #[cfg(feature = "debugpy")]
             "pydevdAuthorize" => {
-                <PydevdAuthorizeRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::PydevdAuthorize)
+                crate::read::read_variant!(slot, r, Request::PydevdAuthorize)
             }
             #[cfg(feature = "jupyter")]
-            "dumpCell" => {
-                <DumpCellRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::DumpCell)
-            }
+            "dumpCell" => crate::read::read_variant!(slot, r, Request::DumpCell),
             #[cfg(feature = "jupyter")]
-            "debugInfo" => {
-                <DebugInfoRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::DebugInfo)
-            }
+            "debugInfo" => crate::read::read_variant!(slot, r, Request::DebugInfo),
             #[cfg(feature = "jupyter")]
             "inspectVariables" => {
-                <InspectVariablesRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::InspectVariables)
+                crate::read::read_variant!(slot, r, Request::InspectVariables)
             }
             #[cfg(feature = "jupyter")]
             "richInspectVariables" => {
-                <RichInspectVariablesRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::RichInspectVariables)
+                crate::read::read_variant!(slot, r, Request::RichInspectVariables)
             }
             #[cfg(feature = "jupyter")]
             "copyToGlobals" => {
-                <CopyToGlobalsRequest as crate::read::ReadJson>::read_json(r)
-                    .map(Request::CopyToGlobals)
+                crate::read::read_variant!(slot, r, Request::CopyToGlobals)
             }
             _ => {
-                <crate::RawMessage as crate::read::ReadJson>::read_json(r)
-                    .map(Request::Custom)
+                *slot = Request::Custom(
+                    <crate::RawMessage as crate::read::ReadJson>::read_json(r)?,
+                );
+                Ok(())
             }
         }
     }
 }
 impl Response {
-    /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn read_named(
+    /// Direct decoding of a message known to carry `name` into `slot`, in place (the
+    /// message is not moved once read); unknown names give `Custom`.
+    pub(crate) fn read_named_into(
         name: &str,
         r: &mut crate::read::Reader<'_>,
-    ) -> crate::read::Res<Self> {
+        slot: &mut Self,
+    ) -> crate::read::Res<()> {
         match name {
-            "cancel" => {
-                <CancelResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Cancel)
-            }
+            "cancel" => crate::read::read_variant!(slot, r, Response::Cancel),
             "runInTerminal" => {
-                <RunInTerminalResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::RunInTerminal)
+                crate::read::read_variant!(slot, r, Response::RunInTerminal)
             }
             "startDebugging" => {
-                <StartDebuggingResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::StartDebugging)
+                crate::read::read_variant!(slot, r, Response::StartDebugging)
             }
-            "initialize" => {
-                <InitializeResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Initialize)
-            }
+            "initialize" => crate::read::read_variant!(slot, r, Response::Initialize),
             "configurationDone" => {
-                <ConfigurationDoneResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::ConfigurationDone)
+                crate::read::read_variant!(slot, r, Response::ConfigurationDone)
             }
-            "launch" => {
-                <LaunchResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Launch)
-            }
-            "attach" => {
-                <AttachResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Attach)
-            }
-            "restart" => {
-                <RestartResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Restart)
-            }
-            "disconnect" => {
-                <DisconnectResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Disconnect)
-            }
-            "terminate" => {
-                <TerminateResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Terminate)
-            }
+            "launch" => crate::read::read_variant!(slot, r, Response::Launch),
+            "attach" => crate::read::read_variant!(slot, r, Response::Attach),
+            "restart" => crate::read::read_variant!(slot, r, Response::Restart),
+            "disconnect" => crate::read::read_variant!(slot, r, Response::Disconnect),
+            "terminate" => crate::read::read_variant!(slot, r, Response::Terminate),
             "breakpointLocations" => {
-                <BreakpointLocationsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::BreakpointLocations)
+                crate::read::read_variant!(slot, r, Response::BreakpointLocations)
             }
             "setBreakpoints" => {
-                <SetBreakpointsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetBreakpoints)
+                crate::read::read_variant!(slot, r, Response::SetBreakpoints)
             }
             "setFunctionBreakpoints" => {
-                <SetFunctionBreakpointsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetFunctionBreakpoints)
+                crate::read::read_variant!(slot, r, Response::SetFunctionBreakpoints)
             }
             "setExceptionBreakpoints" => {
-                <SetExceptionBreakpointsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetExceptionBreakpoints)
+                crate::read::read_variant!(slot, r, Response::SetExceptionBreakpoints)
             }
             "dataBreakpointInfo" => {
-                <DataBreakpointInfoResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::DataBreakpointInfo)
+                crate::read::read_variant!(slot, r, Response::DataBreakpointInfo)
             }
             "setDataBreakpoints" => {
-                <SetDataBreakpointsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetDataBreakpoints)
+                crate::read::read_variant!(slot, r, Response::SetDataBreakpoints)
             }
             "setInstructionBreakpoints" => {
-                <SetInstructionBreakpointsResponse as crate::read::ReadJson>::read_json(
-                        r,
-                    )
-                    .map(Response::SetInstructionBreakpoints)
+                crate::read::read_variant!(slot, r, Response::SetInstructionBreakpoints)
             }
-            "continue" => {
-                <ContinueResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Continue)
-            }
-            "next" => {
-                <NextResponse as crate::read::ReadJson>::read_json(r).map(Response::Next)
-            }
-            "stepIn" => {
-                <StepInResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::StepIn)
-            }
-            "stepOut" => {
-                <StepOutResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::StepOut)
-            }
-            "stepBack" => {
-                <StepBackResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::StepBack)
-            }
+            "continue" => crate::read::read_variant!(slot, r, Response::Continue),
+            "next" => crate::read::read_variant!(slot, r, Response::Next),
+            "stepIn" => crate::read::read_variant!(slot, r, Response::StepIn),
+            "stepOut" => crate::read::read_variant!(slot, r, Response::StepOut),
+            "stepBack" => crate::read::read_variant!(slot, r, Response::StepBack),
             "reverseContinue" => {
-                <ReverseContinueResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::ReverseContinue)
+                crate::read::read_variant!(slot, r, Response::ReverseContinue)
             }
-            "restartFrame" => {
-                <RestartFrameResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::RestartFrame)
-            }
-            "goto" => {
-                <GotoResponse as crate::read::ReadJson>::read_json(r).map(Response::Goto)
-            }
-            "pause" => {
-                <PauseResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Pause)
-            }
-            "stackTrace" => {
-                <StackTraceResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::StackTrace)
-            }
-            "scopes" => {
-                <ScopesResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Scopes)
-            }
-            "variables" => {
-                <VariablesResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Variables)
-            }
-            "setVariable" => {
-                <SetVariableResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetVariable)
-            }
-            "source" => {
-                <SourceResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Source)
-            }
-            "threads" => {
-                <ThreadsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Threads)
-            }
+            "restartFrame" => crate::read::read_variant!(slot, r, Response::RestartFrame),
+            "goto" => crate::read::read_variant!(slot, r, Response::Goto),
+            "pause" => crate::read::read_variant!(slot, r, Response::Pause),
+            "stackTrace" => crate::read::read_variant!(slot, r, Response::StackTrace),
+            "scopes" => crate::read::read_variant!(slot, r, Response::Scopes),
+            "variables" => crate::read::read_variant!(slot, r, Response::Variables),
+            "setVariable" => crate::read::read_variant!(slot, r, Response::SetVariable),
+            "source" => crate::read::read_variant!(slot, r, Response::Source),
+            "threads" => crate::read::read_variant!(slot, r, Response::Threads),
             "terminateThreads" => {
-                <TerminateThreadsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::TerminateThreads)
+                crate::read::read_variant!(slot, r, Response::TerminateThreads)
             }
-            "modules" => {
-                <ModulesResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Modules)
-            }
+            "modules" => crate::read::read_variant!(slot, r, Response::Modules),
             "loadedSources" => {
-                <LoadedSourcesResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::LoadedSources)
+                crate::read::read_variant!(slot, r, Response::LoadedSources)
             }
-            "evaluate" => {
-                <EvaluateResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Evaluate)
-            }
+            "evaluate" => crate::read::read_variant!(slot, r, Response::Evaluate),
             "setExpression" => {
-                <SetExpressionResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetExpression)
+                crate::read::read_variant!(slot, r, Response::SetExpression)
             }
             "stepInTargets" => {
-                <StepInTargetsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::StepInTargets)
+                crate::read::read_variant!(slot, r, Response::StepInTargets)
             }
-            "gotoTargets" => {
-                <GotoTargetsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::GotoTargets)
-            }
-            "completions" => {
-                <CompletionsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Completions)
-            }
+            "gotoTargets" => crate::read::read_variant!(slot, r, Response::GotoTargets),
+            "completions" => crate::read::read_variant!(slot, r, Response::Completions),
             "exceptionInfo" => {
-                <ExceptionInfoResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::ExceptionInfo)
+                crate::read::read_variant!(slot, r, Response::ExceptionInfo)
             }
-            "readMemory" => {
-                <ReadMemoryResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::ReadMemory)
-            }
-            "writeMemory" => {
-                <WriteMemoryResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::WriteMemory)
-            }
-            "disassemble" => {
-                <DisassembleResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Disassemble)
-            }
-            "locations" => {
-                <LocationsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Locations)
-            }
+            "readMemory" => crate::read::read_variant!(slot, r, Response::ReadMemory),
+            "writeMemory" => crate::read::read_variant!(slot, r, Response::WriteMemory),
+            "disassemble" => crate::read::read_variant!(slot, r, Response::Disassemble),
+            "locations" => crate::read::read_variant!(slot, r, Response::Locations),
             #[cfg(feature = "debugpy")]
             "setDebuggerProperty" => {
-                <SetDebuggerPropertyResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetDebuggerProperty)
+                crate::read::read_variant!(slot, r, Response::SetDebuggerProperty)
             }
             #[cfg(feature = "debugpy")]
             "setPydevdSourceMap" => {
-                <SetPydevdSourceMapResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::SetPydevdSourceMap)
+                crate::read::read_variant!(slot, r, Response::SetPydevdSourceMap)
             }
             #[cfg(feature = "debugpy")]
             "pydevdSystemInfo" => {
-                <PydevdSystemInfoResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::PydevdSystemInfo)
+                crate::read::read_variant!(slot, r, Response::PydevdSystemInfo)
             }
             #[cfg(feature = "debugpy")]
             "pydevdAuthorize" => {
-                <PydevdAuthorizeResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::PydevdAuthorize)
+                crate::read::read_variant!(slot, r, Response::PydevdAuthorize)
             }
             #[cfg(feature = "jupyter")]
-            "dumpCell" => {
-                <DumpCellResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::DumpCell)
-            }
+            "dumpCell" => crate::read::read_variant!(slot, r, Response::DumpCell),
             #[cfg(feature = "jupyter")]
-            "debugInfo" => {
-                <DebugInfoResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::DebugInfo)
-            }
+            "debugInfo" => crate::read::read_variant!(slot, r, Response::DebugInfo),
             #[cfg(feature = "jupyter")]
             "inspectVariables" => {
-                <InspectVariablesResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::InspectVariables)
+                crate::read::read_variant!(slot, r, Response::InspectVariables)
             }
             #[cfg(feature = "jupyter")]
             "richInspectVariables" => {
-                <RichInspectVariablesResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::RichInspectVariables)
+                crate::read::read_variant!(slot, r, Response::RichInspectVariables)
             }
             #[cfg(feature = "jupyter")]
             "copyToGlobals" => {
-                <CopyToGlobalsResponse as crate::read::ReadJson>::read_json(r)
-                    .map(Response::CopyToGlobals)
+                crate::read::read_variant!(slot, r, Response::CopyToGlobals)
             }
             _ => {
-                <crate::RawMessage as crate::read::ReadJson>::read_json(r)
-                    .map(Response::Custom)
+                *slot = Response::Custom(
+                    <crate::RawMessage as crate::read::ReadJson>::read_json(r)?,
+                );
+                Ok(())
             }
         }
     }
 }
 impl Event {
-    /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn read_named(
+    /// Direct decoding of a message known to carry `name` into `slot`, in place (the
+    /// message is not moved once read); unknown names give `Custom`.
+    pub(crate) fn read_named_into(
         name: &str,
         r: &mut crate::read::Reader<'_>,
-    ) -> crate::read::Res<Self> {
+        slot: &mut Self,
+    ) -> crate::read::Res<()> {
         match name {
-            "initialized" => {
-                <InitializedEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Initialized)
-            }
-            "stopped" => {
-                <StoppedEvent as crate::read::ReadJson>::read_json(r).map(Event::Stopped)
-            }
-            "continued" => {
-                <ContinuedEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Continued)
-            }
-            "exited" => {
-                <ExitedEvent as crate::read::ReadJson>::read_json(r).map(Event::Exited)
-            }
-            "terminated" => {
-                <TerminatedEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Terminated)
-            }
-            "thread" => {
-                <ThreadEvent as crate::read::ReadJson>::read_json(r).map(Event::Thread)
-            }
-            "output" => {
-                <OutputEvent as crate::read::ReadJson>::read_json(r).map(Event::Output)
-            }
-            "breakpoint" => {
-                <BreakpointEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Breakpoint)
-            }
-            "module" => {
-                <ModuleEvent as crate::read::ReadJson>::read_json(r).map(Event::Module)
-            }
-            "loadedSource" => {
-                <LoadedSourceEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::LoadedSource)
-            }
-            "process" => {
-                <ProcessEvent as crate::read::ReadJson>::read_json(r).map(Event::Process)
-            }
-            "capabilities" => {
-                <CapabilitiesEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Capabilities)
-            }
-            "progressStart" => {
-                <ProgressStartEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::ProgressStart)
-            }
+            "initialized" => crate::read::read_variant!(slot, r, Event::Initialized),
+            "stopped" => crate::read::read_variant!(slot, r, Event::Stopped),
+            "continued" => crate::read::read_variant!(slot, r, Event::Continued),
+            "exited" => crate::read::read_variant!(slot, r, Event::Exited),
+            "terminated" => crate::read::read_variant!(slot, r, Event::Terminated),
+            "thread" => crate::read::read_variant!(slot, r, Event::Thread),
+            "output" => crate::read::read_variant!(slot, r, Event::Output),
+            "breakpoint" => crate::read::read_variant!(slot, r, Event::Breakpoint),
+            "module" => crate::read::read_variant!(slot, r, Event::Module),
+            "loadedSource" => crate::read::read_variant!(slot, r, Event::LoadedSource),
+            "process" => crate::read::read_variant!(slot, r, Event::Process),
+            "capabilities" => crate::read::read_variant!(slot, r, Event::Capabilities),
+            "progressStart" => crate::read::read_variant!(slot, r, Event::ProgressStart),
             "progressUpdate" => {
-                <ProgressUpdateEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::ProgressUpdate)
+                crate::read::read_variant!(slot, r, Event::ProgressUpdate)
             }
-            "progressEnd" => {
-                <ProgressEndEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::ProgressEnd)
-            }
-            "invalidated" => {
-                <InvalidatedEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Invalidated)
-            }
-            "memory" => {
-                <MemoryEvent as crate::read::ReadJson>::read_json(r).map(Event::Memory)
-            }
+            "progressEnd" => crate::read::read_variant!(slot, r, Event::ProgressEnd),
+            "invalidated" => crate::read::read_variant!(slot, r, Event::Invalidated),
+            "memory" => crate::read::read_variant!(slot, r, Event::Memory),
             #[cfg(feature = "debugpy")]
             "pydevdInputRequested" => {
-                <PydevdInputRequestedEvent as crate::read::ReadJson>::read_json(r)
-                    .map(Event::PydevdInputRequested)
+                crate::read::read_variant!(slot, r, Event::PydevdInputRequested)
             }
             _ => {
-                <crate::RawMessage as crate::read::ReadJson>::read_json(r)
-                    .map(Event::Custom)
+                *slot = Event::Custom(
+                    <crate::RawMessage as crate::read::ReadJson>::read_json(r)?,
+                );
+                Ok(())
             }
         }
     }

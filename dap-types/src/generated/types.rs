@@ -68,8 +68,8 @@ impl crate::private::Members for CancelArguments {
 }
 crate::private::impl_object!(CancelArguments);
 impl crate::read::ReadJson for CancelArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -79,7 +79,7 @@ impl crate::read::ReadJson for CancelArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -198,8 +198,8 @@ impl crate::private::Members for RunInTerminalRequestArguments {
 }
 crate::private::impl_object!(RunInTerminalRequestArguments);
 impl crate::read::ReadJson for RunInTerminalRequestArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -223,7 +223,7 @@ impl crate::read::ReadJson for RunInTerminalRequestArguments {
             }?;
         }
         r.all_seen(seen, &["cwd", "args"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -307,8 +307,8 @@ impl crate::private::Members for StartDebuggingRequestArguments {
 }
 crate::private::impl_object!(StartDebuggingRequestArguments);
 impl crate::read::ReadJson for StartDebuggingRequestArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -322,14 +322,15 @@ impl crate::read::ReadJson for StartDebuggingRequestArguments {
                     r.optional(&mut v.output_presentation, &mut v.extra)
                 }
                 "request" => {
+                    let again = seen & 2u64 != 0;
                     seen |= 2u64;
-                    r.field(&mut v.request)
+                    r.field_in_place(&mut v.request, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["configuration", "request"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -633,8 +634,8 @@ impl crate::private::Members for InitializeRequestArguments {
 }
 crate::private::impl_object!(InitializeRequestArguments);
 impl crate::read::ReadJson for InitializeRequestArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -687,7 +688,7 @@ impl crate::read::ReadJson for InitializeRequestArguments {
             }?;
         }
         r.all_seen(seen, &["adapterID"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -738,14 +739,14 @@ impl crate::private::Members for ConfigurationDoneArguments {
 }
 crate::private::impl_object!(ConfigurationDoneArguments);
 impl crate::read::ReadJson for ConfigurationDoneArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while r.next_key(&mut first)?.is_some() {
             r.extra(&mut v.extra)?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -821,8 +822,8 @@ impl crate::private::Members for LaunchRequestArguments {
 }
 crate::private::impl_object!(LaunchRequestArguments);
 impl crate::read::ReadJson for LaunchRequestArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -832,7 +833,7 @@ impl crate::read::ReadJson for LaunchRequestArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -896,8 +897,8 @@ impl crate::private::Members for AttachRequestArguments {
 }
 crate::private::impl_object!(AttachRequestArguments);
 impl crate::read::ReadJson for AttachRequestArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -906,7 +907,7 @@ impl crate::read::ReadJson for AttachRequestArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -966,8 +967,8 @@ impl crate::private::Members for RestartArguments {
 }
 crate::private::impl_object!(RestartArguments);
 impl crate::read::ReadJson for RestartArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -976,7 +977,7 @@ impl crate::read::ReadJson for RestartArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1071,8 +1072,8 @@ impl crate::private::Members for DisconnectArguments {
 }
 crate::private::impl_object!(DisconnectArguments);
 impl crate::read::ReadJson for DisconnectArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -1085,7 +1086,7 @@ impl crate::read::ReadJson for DisconnectArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1145,8 +1146,8 @@ impl crate::private::Members for TerminateArguments {
 }
 crate::private::impl_object!(TerminateArguments);
 impl crate::read::ReadJson for TerminateArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -1155,7 +1156,7 @@ impl crate::read::ReadJson for TerminateArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1257,16 +1258,17 @@ impl crate::private::Members for BreakpointLocationsArguments {
 }
 crate::private::impl_object!(BreakpointLocationsArguments);
 impl crate::read::ReadJson for BreakpointLocationsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.source)
+                    r.field_in_place(&mut v.source, again)
                 }
                 "line" => {
                     seen |= 2u64;
@@ -1279,7 +1281,7 @@ impl crate::read::ReadJson for BreakpointLocationsArguments {
             }?;
         }
         r.all_seen(seen, &["source", "line"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1379,16 +1381,17 @@ impl crate::private::Members for SetBreakpointsArguments {
 }
 crate::private::impl_object!(SetBreakpointsArguments);
 impl crate::read::ReadJson for SetBreakpointsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.source)
+                    r.field_in_place(&mut v.source, again)
                 }
                 "breakpoints" => r.optional(&mut v.breakpoints, &mut v.extra),
                 "lines" => r.optional(&mut v.lines, &mut v.extra),
@@ -1397,7 +1400,7 @@ impl crate::read::ReadJson for SetBreakpointsArguments {
             }?;
         }
         r.all_seen(seen, &["source"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1456,8 +1459,8 @@ impl crate::private::Members for SetFunctionBreakpointsArguments {
 }
 crate::private::impl_object!(SetFunctionBreakpointsArguments);
 impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1471,7 +1474,7 @@ impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1558,8 +1561,8 @@ impl crate::private::Members for SetExceptionBreakpointsArguments {
 }
 crate::private::impl_object!(SetExceptionBreakpointsArguments);
 impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1575,7 +1578,7 @@ impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
             }?;
         }
         r.all_seen(seen, &["filters"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1707,8 +1710,8 @@ impl crate::private::Members for DataBreakpointInfoArguments {
 }
 crate::private::impl_object!(DataBreakpointInfoArguments);
 impl crate::read::ReadJson for DataBreakpointInfoArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1729,7 +1732,7 @@ impl crate::read::ReadJson for DataBreakpointInfoArguments {
             }?;
         }
         r.all_seen(seen, &["name"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1786,8 +1789,8 @@ impl crate::private::Members for SetDataBreakpointsArguments {
 }
 crate::private::impl_object!(SetDataBreakpointsArguments);
 impl crate::read::ReadJson for SetDataBreakpointsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1801,7 +1804,7 @@ impl crate::read::ReadJson for SetDataBreakpointsArguments {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1858,8 +1861,8 @@ impl crate::private::Members for SetInstructionBreakpointsArguments {
 }
 crate::private::impl_object!(SetInstructionBreakpointsArguments);
 impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1873,7 +1876,7 @@ impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -1944,8 +1947,8 @@ impl crate::private::Members for ContinueArguments {
 }
 crate::private::impl_object!(ContinueArguments);
 impl crate::read::ReadJson for ContinueArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -1960,7 +1963,7 @@ impl crate::read::ReadJson for ContinueArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2045,8 +2048,8 @@ impl crate::private::Members for NextArguments {
 }
 crate::private::impl_object!(NextArguments);
 impl crate::read::ReadJson for NextArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2062,7 +2065,7 @@ impl crate::read::ReadJson for NextArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2162,8 +2165,8 @@ impl crate::private::Members for StepInArguments {
 }
 crate::private::impl_object!(StepInArguments);
 impl crate::read::ReadJson for StepInArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2180,7 +2183,7 @@ impl crate::read::ReadJson for StepInArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2266,8 +2269,8 @@ impl crate::private::Members for StepOutArguments {
 }
 crate::private::impl_object!(StepOutArguments);
 impl crate::read::ReadJson for StepOutArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2283,7 +2286,7 @@ impl crate::read::ReadJson for StepOutArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2369,8 +2372,8 @@ impl crate::private::Members for StepBackArguments {
 }
 crate::private::impl_object!(StepBackArguments);
 impl crate::read::ReadJson for StepBackArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2386,7 +2389,7 @@ impl crate::read::ReadJson for StepBackArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2457,8 +2460,8 @@ impl crate::private::Members for ReverseContinueArguments {
 }
 crate::private::impl_object!(ReverseContinueArguments);
 impl crate::read::ReadJson for ReverseContinueArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2473,7 +2476,7 @@ impl crate::read::ReadJson for ReverseContinueArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2531,8 +2534,8 @@ impl crate::private::Members for RestartFrameArguments {
 }
 crate::private::impl_object!(RestartFrameArguments);
 impl crate::read::ReadJson for RestartFrameArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2546,7 +2549,7 @@ impl crate::read::ReadJson for RestartFrameArguments {
             }?;
         }
         r.all_seen(seen, &["frameId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2610,8 +2613,8 @@ impl crate::private::Members for GotoArguments {
 }
 crate::private::impl_object!(GotoArguments);
 impl crate::read::ReadJson for GotoArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2629,7 +2632,7 @@ impl crate::read::ReadJson for GotoArguments {
             }?;
         }
         r.all_seen(seen, &["threadId", "targetId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2687,8 +2690,8 @@ impl crate::private::Members for PauseArguments {
 }
 crate::private::impl_object!(PauseArguments);
 impl crate::read::ReadJson for PauseArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2702,7 +2705,7 @@ impl crate::read::ReadJson for PauseArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2800,8 +2803,8 @@ impl crate::private::Members for StackTraceArguments {
 }
 crate::private::impl_object!(StackTraceArguments);
 impl crate::read::ReadJson for StackTraceArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2818,7 +2821,7 @@ impl crate::read::ReadJson for StackTraceArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -2877,8 +2880,8 @@ impl crate::private::Members for ScopesArguments {
 }
 crate::private::impl_object!(ScopesArguments);
 impl crate::read::ReadJson for ScopesArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -2892,7 +2895,7 @@ impl crate::read::ReadJson for ScopesArguments {
             }?;
         }
         r.all_seen(seen, &["frameId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3002,8 +3005,8 @@ impl crate::private::Members for VariablesArguments {
 }
 crate::private::impl_object!(VariablesArguments);
 impl crate::read::ReadJson for VariablesArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3021,7 +3024,7 @@ impl crate::read::ReadJson for VariablesArguments {
             }?;
         }
         r.all_seen(seen, &["variablesReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3109,8 +3112,8 @@ impl crate::private::Members for SetVariableArguments {
 }
 crate::private::impl_object!(SetVariableArguments);
 impl crate::read::ReadJson for SetVariableArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3133,7 +3136,7 @@ impl crate::read::ReadJson for SetVariableArguments {
             }?;
         }
         r.all_seen(seen, &["variablesReference", "name", "value"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3204,8 +3207,8 @@ impl crate::private::Members for SourceArguments {
 }
 crate::private::impl_object!(SourceArguments);
 impl crate::read::ReadJson for SourceArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3220,7 +3223,7 @@ impl crate::read::ReadJson for SourceArguments {
             }?;
         }
         r.all_seen(seen, &["sourceReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3284,8 +3287,8 @@ impl crate::private::Members for TerminateThreadsArguments {
 }
 crate::private::impl_object!(TerminateThreadsArguments);
 impl crate::read::ReadJson for TerminateThreadsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -3294,7 +3297,7 @@ impl crate::read::ReadJson for TerminateThreadsArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3369,8 +3372,8 @@ impl crate::private::Members for ModulesArguments {
 }
 crate::private::impl_object!(ModulesArguments);
 impl crate::read::ReadJson for ModulesArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -3380,7 +3383,7 @@ impl crate::read::ReadJson for ModulesArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3430,14 +3433,14 @@ impl crate::private::Members for LoadedSourcesArguments {
 }
 crate::private::impl_object!(LoadedSourcesArguments);
 impl crate::read::ReadJson for LoadedSourcesArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while r.next_key(&mut first)?.is_some() {
             r.extra(&mut v.extra)?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3571,8 +3574,8 @@ impl crate::private::Members for EvaluateArguments {
 }
 crate::private::impl_object!(EvaluateArguments);
 impl crate::read::ReadJson for EvaluateArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3592,7 +3595,7 @@ impl crate::read::ReadJson for EvaluateArguments {
             }?;
         }
         r.all_seen(seen, &["expression"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3685,8 +3688,8 @@ impl crate::private::Members for SetExpressionArguments {
 }
 crate::private::impl_object!(SetExpressionArguments);
 impl crate::read::ReadJson for SetExpressionArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3706,7 +3709,7 @@ impl crate::read::ReadJson for SetExpressionArguments {
             }?;
         }
         r.all_seen(seen, &["expression", "value"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3765,8 +3768,8 @@ impl crate::private::Members for StepInTargetsArguments {
 }
 crate::private::impl_object!(StepInTargetsArguments);
 impl crate::read::ReadJson for StepInTargetsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3780,7 +3783,7 @@ impl crate::read::ReadJson for StepInTargetsArguments {
             }?;
         }
         r.all_seen(seen, &["frameId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3850,16 +3853,17 @@ impl crate::private::Members for GotoTargetsArguments {
 }
 crate::private::impl_object!(GotoTargetsArguments);
 impl crate::read::ReadJson for GotoTargetsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.source)
+                    r.field_in_place(&mut v.source, again)
                 }
                 "line" => {
                     seen |= 2u64;
@@ -3870,7 +3874,7 @@ impl crate::read::ReadJson for GotoTargetsArguments {
             }?;
         }
         r.all_seen(seen, &["source", "line"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -3956,8 +3960,8 @@ impl crate::private::Members for CompletionsArguments {
 }
 crate::private::impl_object!(CompletionsArguments);
 impl crate::read::ReadJson for CompletionsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -3977,7 +3981,7 @@ impl crate::read::ReadJson for CompletionsArguments {
             }?;
         }
         r.all_seen(seen, &["text", "column"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4037,8 +4041,8 @@ impl crate::private::Members for ExceptionInfoArguments {
 }
 crate::private::impl_object!(ExceptionInfoArguments);
 impl crate::read::ReadJson for ExceptionInfoArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4052,7 +4056,7 @@ impl crate::read::ReadJson for ExceptionInfoArguments {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4128,8 +4132,8 @@ impl crate::private::Members for ReadMemoryArguments {
 }
 crate::private::impl_object!(ReadMemoryArguments);
 impl crate::read::ReadJson for ReadMemoryArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4148,7 +4152,7 @@ impl crate::read::ReadJson for ReadMemoryArguments {
             }?;
         }
         r.all_seen(seen, &["memoryReference", "count"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4246,8 +4250,8 @@ impl crate::private::Members for WriteMemoryArguments {
 }
 crate::private::impl_object!(WriteMemoryArguments);
 impl crate::read::ReadJson for WriteMemoryArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4267,7 +4271,7 @@ impl crate::read::ReadJson for WriteMemoryArguments {
             }?;
         }
         r.all_seen(seen, &["memoryReference", "data"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4380,8 +4384,8 @@ impl crate::private::Members for DisassembleArguments {
 }
 crate::private::impl_object!(DisassembleArguments);
 impl crate::read::ReadJson for DisassembleArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4404,7 +4408,7 @@ impl crate::read::ReadJson for DisassembleArguments {
             }?;
         }
         r.all_seen(seen, &["memoryReference", "instructionCount"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -4474,8 +4478,8 @@ impl crate::private::Members for LocationsArguments {
 }
 crate::private::impl_object!(LocationsArguments);
 impl crate::read::ReadJson for LocationsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -4489,7 +4493,7 @@ impl crate::read::ReadJson for LocationsArguments {
             }?;
         }
         r.all_seen(seen, &["locationReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5217,8 +5221,8 @@ impl crate::private::Members for Capabilities {
 }
 crate::private::impl_object!(Capabilities);
 impl crate::read::ReadJson for Capabilities {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -5354,7 +5358,7 @@ impl crate::read::ReadJson for Capabilities {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5473,8 +5477,8 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
 }
 crate::private::impl_object!(ExceptionBreakpointsFilter);
 impl crate::read::ReadJson for ExceptionBreakpointsFilter {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5500,7 +5504,7 @@ impl crate::read::ReadJson for ExceptionBreakpointsFilter {
             }?;
         }
         r.all_seen(seen, &["filter", "label"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5632,8 +5636,8 @@ impl crate::private::Members for Message {
 }
 crate::private::impl_object!(Message);
 impl crate::read::ReadJson for Message {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5656,7 +5660,7 @@ impl crate::read::ReadJson for Message {
             }?;
         }
         r.all_seen(seen, &["id", "format"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5832,16 +5836,17 @@ impl crate::private::Members for Module {
 }
 crate::private::impl_object!(Module);
 impl crate::read::ReadJson for Module {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "id" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.id)
+                    r.field_in_place(&mut v.id, again)
                 }
                 "name" => {
                     seen |= 2u64;
@@ -5859,7 +5864,7 @@ impl crate::read::ReadJson for Module {
             }?;
         }
         r.all_seen(seen, &["id", "name"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -5964,8 +5969,8 @@ impl crate::private::Members for ColumnDescriptor {
 }
 crate::private::impl_object!(ColumnDescriptor);
 impl crate::read::ReadJson for ColumnDescriptor {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -5986,7 +5991,7 @@ impl crate::read::ReadJson for ColumnDescriptor {
             }?;
         }
         r.all_seen(seen, &["attributeName", "label"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6047,8 +6052,8 @@ impl crate::private::Members for Thread {
 }
 crate::private::impl_object!(Thread);
 impl crate::read::ReadJson for Thread {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6066,7 +6071,7 @@ impl crate::read::ReadJson for Thread {
             }?;
         }
         r.all_seen(seen, &["id", "name"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6224,8 +6229,8 @@ impl crate::private::Members for Source {
 }
 crate::private::impl_object!(Source);
 impl crate::read::ReadJson for Source {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -6241,7 +6246,7 @@ impl crate::read::ReadJson for Source {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6422,8 +6427,8 @@ impl crate::private::Members for StackFrame {
 }
 crate::private::impl_object!(StackFrame);
 impl crate::read::ReadJson for StackFrame {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6458,7 +6463,7 @@ impl crate::read::ReadJson for StackFrame {
             }?;
         }
         r.all_seen(seen, &["id", "name", "line", "column"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6647,8 +6652,8 @@ impl crate::private::Members for Scope {
 }
 crate::private::impl_object!(Scope);
 impl crate::read::ReadJson for Scope {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6678,7 +6683,7 @@ impl crate::read::ReadJson for Scope {
             }?;
         }
         r.all_seen(seen, &["name", "variablesReference", "expensive"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -6893,8 +6898,8 @@ impl crate::private::Members for Variable {
 }
 crate::private::impl_object!(Variable);
 impl crate::read::ReadJson for Variable {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -6928,7 +6933,7 @@ impl crate::read::ReadJson for Variable {
             }?;
         }
         r.all_seen(seen, &["name", "value", "variablesReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7034,8 +7039,8 @@ impl crate::private::Members for VariablePresentationHint {
 }
 crate::private::impl_object!(VariablePresentationHint);
 impl crate::read::ReadJson for VariablePresentationHint {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -7047,7 +7052,7 @@ impl crate::read::ReadJson for VariablePresentationHint {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7145,8 +7150,8 @@ impl crate::private::Members for BreakpointLocation {
 }
 crate::private::impl_object!(BreakpointLocation);
 impl crate::read::ReadJson for BreakpointLocation {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7163,7 +7168,7 @@ impl crate::read::ReadJson for BreakpointLocation {
             }?;
         }
         r.all_seen(seen, &["line"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7292,8 +7297,8 @@ impl crate::private::Members for SourceBreakpoint {
 }
 crate::private::impl_object!(SourceBreakpoint);
 impl crate::read::ReadJson for SourceBreakpoint {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7312,7 +7317,7 @@ impl crate::read::ReadJson for SourceBreakpoint {
             }?;
         }
         r.all_seen(seen, &["line"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7396,8 +7401,8 @@ impl crate::private::Members for FunctionBreakpoint {
 }
 crate::private::impl_object!(FunctionBreakpoint);
 impl crate::read::ReadJson for FunctionBreakpoint {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7413,7 +7418,7 @@ impl crate::read::ReadJson for FunctionBreakpoint {
             }?;
         }
         r.all_seen(seen, &["name"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7606,8 +7611,8 @@ impl crate::private::Members for DataBreakpoint {
 }
 crate::private::impl_object!(DataBreakpoint);
 impl crate::read::ReadJson for DataBreakpoint {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7624,7 +7629,7 @@ impl crate::read::ReadJson for DataBreakpoint {
             }?;
         }
         r.all_seen(seen, &["dataId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7739,8 +7744,8 @@ impl crate::private::Members for InstructionBreakpoint {
 }
 crate::private::impl_object!(InstructionBreakpoint);
 impl crate::read::ReadJson for InstructionBreakpoint {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7758,7 +7763,7 @@ impl crate::read::ReadJson for InstructionBreakpoint {
             }?;
         }
         r.all_seen(seen, &["instructionReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -7952,8 +7957,8 @@ impl crate::private::Members for Breakpoint {
 }
 crate::private::impl_object!(Breakpoint);
 impl crate::read::ReadJson for Breakpoint {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -7979,7 +7984,7 @@ impl crate::read::ReadJson for Breakpoint {
             }?;
         }
         r.all_seen(seen, &["verified"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8206,8 +8211,8 @@ impl crate::private::Members for StepInTarget {
 }
 crate::private::impl_object!(StepInTarget);
 impl crate::read::ReadJson for StepInTarget {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8229,7 +8234,7 @@ impl crate::read::ReadJson for StepInTarget {
             }?;
         }
         r.all_seen(seen, &["id", "label"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8361,8 +8366,8 @@ impl crate::private::Members for GotoTarget {
 }
 crate::private::impl_object!(GotoTarget);
 impl crate::read::ReadJson for GotoTarget {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8390,7 +8395,7 @@ impl crate::read::ReadJson for GotoTarget {
             }?;
         }
         r.all_seen(seen, &["id", "label", "line"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8555,8 +8560,8 @@ impl crate::private::Members for CompletionItem {
 }
 crate::private::impl_object!(CompletionItem);
 impl crate::read::ReadJson for CompletionItem {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -8578,7 +8583,7 @@ impl crate::read::ReadJson for CompletionItem {
             }?;
         }
         r.all_seen(seen, &["label"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8913,16 +8918,17 @@ impl crate::private::Members for Checksum {
 }
 crate::private::impl_object!(Checksum);
 impl crate::read::ReadJson for Checksum {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "algorithm" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.algorithm)
+                    r.field_in_place(&mut v.algorithm, again)
                 }
                 "checksum" => {
                     seen |= 2u64;
@@ -8932,7 +8938,7 @@ impl crate::read::ReadJson for Checksum {
             }?;
         }
         r.all_seen(seen, &["algorithm", "checksum"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -8993,8 +8999,8 @@ impl crate::private::Members for ValueFormat {
 }
 crate::private::impl_object!(ValueFormat);
 impl crate::read::ReadJson for ValueFormat {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -9003,7 +9009,7 @@ impl crate::read::ReadJson for ValueFormat {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9156,8 +9162,8 @@ impl crate::private::Members for StackFrameFormat {
 }
 crate::private::impl_object!(StackFrameFormat);
 impl crate::read::ReadJson for StackFrameFormat {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -9173,7 +9179,7 @@ impl crate::read::ReadJson for StackFrameFormat {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9253,8 +9259,8 @@ impl crate::private::Members for ExceptionFilterOptions {
 }
 crate::private::impl_object!(ExceptionFilterOptions);
 impl crate::read::ReadJson for ExceptionFilterOptions {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9270,7 +9276,7 @@ impl crate::read::ReadJson for ExceptionFilterOptions {
             }?;
         }
         r.all_seen(seen, &["filterId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9339,8 +9345,8 @@ impl crate::private::Members for ExceptionOptions {
 }
 crate::private::impl_object!(ExceptionOptions);
 impl crate::read::ReadJson for ExceptionOptions {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9348,14 +9354,15 @@ impl crate::read::ReadJson for ExceptionOptions {
             match key.as_str() {
                 "path" => r.optional(&mut v.path, &mut v.extra),
                 "breakMode" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.break_mode)
+                    r.field_in_place(&mut v.break_mode, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["breakMode"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9530,8 +9537,8 @@ impl crate::private::Members for ExceptionPathSegment {
 }
 crate::private::impl_object!(ExceptionPathSegment);
 impl crate::read::ReadJson for ExceptionPathSegment {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9546,7 +9553,7 @@ impl crate::read::ReadJson for ExceptionPathSegment {
             }?;
         }
         r.all_seen(seen, &["names"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9677,8 +9684,8 @@ impl crate::private::Members for ExceptionDetails {
 }
 crate::private::impl_object!(ExceptionDetails);
 impl crate::read::ReadJson for ExceptionDetails {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -9692,7 +9699,7 @@ impl crate::read::ReadJson for ExceptionDetails {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -9866,8 +9873,8 @@ impl crate::private::Members for DisassembledInstruction {
 }
 crate::private::impl_object!(DisassembledInstruction);
 impl crate::read::ReadJson for DisassembledInstruction {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -9893,7 +9900,7 @@ impl crate::read::ReadJson for DisassembledInstruction {
             }?;
         }
         r.all_seen(seen, &["address", "instruction"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10091,8 +10098,8 @@ impl crate::private::Members for BreakpointMode {
 }
 crate::private::impl_object!(BreakpointMode);
 impl crate::read::ReadJson for BreakpointMode {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10115,7 +10122,7 @@ impl crate::read::ReadJson for BreakpointMode {
             }?;
         }
         r.all_seen(seen, &["mode", "label", "appliesTo"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -10383,8 +10390,8 @@ impl crate::private::Members for SetDebuggerPropertyArguments {
 crate::private::impl_object!(SetDebuggerPropertyArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -10408,7 +10415,7 @@ impl crate::read::ReadJson for SetDebuggerPropertyArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10483,23 +10490,24 @@ impl crate::private::Members for SetPydevdSourceMapArguments {
 crate::private::impl_object!(SetPydevdSourceMapArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.source)
+                    r.field_in_place(&mut v.source, again)
                 }
                 "pydevdSourceMaps" => r.optional(&mut v.pydevd_source_maps, &mut v.extra),
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["source"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10592,8 +10600,8 @@ impl crate::private::Members for PydevdSourceMap {
 crate::private::impl_object!(PydevdSourceMap);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSourceMap {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -10608,8 +10616,9 @@ impl crate::read::ReadJson for PydevdSourceMap {
                     r.field(&mut v.end_line)
                 }
                 "runtimeSource" => {
+                    let again = seen & 4u64 != 0;
                     seen |= 4u64;
-                    r.field(&mut v.runtime_source)
+                    r.field_in_place(&mut v.runtime_source, again)
                 }
                 "runtimeLine" => {
                     seen |= 8u64;
@@ -10619,7 +10628,7 @@ impl crate::read::ReadJson for PydevdSourceMap {
             }?;
         }
         r.all_seen(seen, &["line", "endLine", "runtimeSource", "runtimeLine"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10677,14 +10686,14 @@ impl crate::private::Members for PydevdSystemInfoArguments {
 crate::private::impl_object!(PydevdSystemInfoArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while r.next_key(&mut first)?.is_some() {
             r.extra(&mut v.extra)?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10762,8 +10771,8 @@ impl crate::private::Members for PydevdPythonInfo {
 crate::private::impl_object!(PydevdPythonInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonInfo {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -10773,7 +10782,7 @@ impl crate::read::ReadJson for PydevdPythonInfo {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10862,8 +10871,8 @@ impl crate::private::Members for PydevdPythonImplementationInfo {
 crate::private::impl_object!(PydevdPythonImplementationInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonImplementationInfo {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -10874,7 +10883,7 @@ impl crate::read::ReadJson for PydevdPythonImplementationInfo {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10941,8 +10950,8 @@ impl crate::private::Members for PydevdPlatformInfo {
 crate::private::impl_object!(PydevdPlatformInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPlatformInfo {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -10951,7 +10960,7 @@ impl crate::read::ReadJson for PydevdPlatformInfo {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11055,8 +11064,8 @@ impl crate::private::Members for PydevdProcessInfo {
 crate::private::impl_object!(PydevdProcessInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdProcessInfo {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -11068,7 +11077,7 @@ impl crate::read::ReadJson for PydevdProcessInfo {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11150,8 +11159,8 @@ impl crate::private::Members for PydevdInfo {
 crate::private::impl_object!(PydevdInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInfo {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -11161,7 +11170,7 @@ impl crate::read::ReadJson for PydevdInfo {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11230,8 +11239,8 @@ impl crate::private::Members for PydevdAuthorizeArguments {
 crate::private::impl_object!(PydevdAuthorizeArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -11242,7 +11251,7 @@ impl crate::read::ReadJson for PydevdAuthorizeArguments {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11305,8 +11314,8 @@ impl crate::private::Members for DumpCellArguments {
 crate::private::impl_object!(DumpCellArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11320,7 +11329,7 @@ impl crate::read::ReadJson for DumpCellArguments {
             }?;
         }
         r.all_seen(seen, &["code"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11377,14 +11386,14 @@ impl crate::private::Members for DebugInfoArguments {
 crate::private::impl_object!(DebugInfoArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while r.next_key(&mut first)?.is_some() {
             r.extra(&mut v.extra)?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11451,8 +11460,8 @@ impl crate::private::Members for DebugInfoBreakpoints {
 crate::private::impl_object!(DebugInfoBreakpoints);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoBreakpoints {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11470,7 +11479,7 @@ impl crate::read::ReadJson for DebugInfoBreakpoints {
             }?;
         }
         r.all_seen(seen, &["source", "breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11528,14 +11537,14 @@ impl crate::private::Members for InspectVariablesArguments {
 crate::private::impl_object!(InspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while r.next_key(&mut first)?.is_some() {
             r.extra(&mut v.extra)?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11657,8 +11666,8 @@ impl crate::private::Members for InspectedVariable {
 crate::private::impl_object!(InspectedVariable);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectedVariable {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11683,7 +11692,7 @@ impl crate::read::ReadJson for InspectedVariable {
             }?;
         }
         r.all_seen(seen, &["name", "value", "variablesReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11761,8 +11770,8 @@ impl crate::private::Members for RichInspectVariablesArguments {
 crate::private::impl_object!(RichInspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11777,7 +11786,7 @@ impl crate::read::ReadJson for RichInspectVariablesArguments {
             }?;
         }
         r.all_seen(seen, &["variableName"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11862,8 +11871,8 @@ impl crate::private::Members for CopyToGlobalsArguments {
 crate::private::impl_object!(CopyToGlobalsArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsArguments {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -11885,7 +11894,7 @@ impl crate::read::ReadJson for CopyToGlobalsArguments {
             }?;
         }
         r.all_seen(seen, &["srcVariableName", "srcFrameId", "dstVariableName"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12037,8 +12046,8 @@ impl crate::private::Members for ErrorResponseBody {
 }
 crate::private::impl_object!(ErrorResponseBody);
 impl crate::read::ReadJson for ErrorResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -12047,7 +12056,7 @@ impl crate::read::ReadJson for ErrorResponseBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12315,16 +12324,17 @@ impl crate::private::Members for StoppedEventBody {
 }
 crate::private::impl_object!(StoppedEventBody);
 impl crate::read::ReadJson for StoppedEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.reason)
+                    r.field_in_place(&mut v.reason, again)
                 }
                 "description" => r.optional(&mut v.description, &mut v.extra),
                 "threadId" => r.optional(&mut v.thread_id, &mut v.extra),
@@ -12340,7 +12350,7 @@ impl crate::read::ReadJson for StoppedEventBody {
             }?;
         }
         r.all_seen(seen, &["reason"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12411,8 +12421,8 @@ impl crate::private::Members for ContinuedEventBody {
 }
 crate::private::impl_object!(ContinuedEventBody);
 impl crate::read::ReadJson for ContinuedEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12429,7 +12439,7 @@ impl crate::read::ReadJson for ContinuedEventBody {
             }?;
         }
         r.all_seen(seen, &["threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12487,8 +12497,8 @@ impl crate::private::Members for ExitedEventBody {
 }
 crate::private::impl_object!(ExitedEventBody);
 impl crate::read::ReadJson for ExitedEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -12502,7 +12512,7 @@ impl crate::read::ReadJson for ExitedEventBody {
             }?;
         }
         r.all_seen(seen, &["exitCode"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12563,8 +12573,8 @@ impl crate::private::Members for TerminatedEventBody {
 }
 crate::private::impl_object!(TerminatedEventBody);
 impl crate::read::ReadJson for TerminatedEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -12573,7 +12583,7 @@ impl crate::read::ReadJson for TerminatedEventBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -12720,16 +12730,17 @@ impl crate::private::Members for ThreadEventBody {
 }
 crate::private::impl_object!(ThreadEventBody);
 impl crate::read::ReadJson for ThreadEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.reason)
+                    r.field_in_place(&mut v.reason, again)
                 }
                 "threadId" => {
                     seen |= 2u64;
@@ -12739,7 +12750,7 @@ impl crate::read::ReadJson for ThreadEventBody {
             }?;
         }
         r.all_seen(seen, &["reason", "threadId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13118,8 +13129,8 @@ impl crate::private::Members for OutputEventBody {
 }
 crate::private::impl_object!(OutputEventBody);
 impl crate::read::ReadJson for OutputEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13145,7 +13156,7 @@ impl crate::read::ReadJson for OutputEventBody {
             }?;
         }
         r.all_seen(seen, &["output"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13301,26 +13312,28 @@ impl crate::private::Members for BreakpointEventBody {
 }
 crate::private::impl_object!(BreakpointEventBody);
 impl crate::read::ReadJson for BreakpointEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.reason)
+                    r.field_in_place(&mut v.reason, again)
                 }
                 "breakpoint" => {
+                    let again = seen & 2u64 != 0;
                     seen |= 2u64;
-                    r.field(&mut v.breakpoint)
+                    r.field_in_place(&mut v.breakpoint, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["reason", "breakpoint"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13475,26 +13488,28 @@ impl crate::private::Members for ModuleEventBody {
 }
 crate::private::impl_object!(ModuleEventBody);
 impl crate::read::ReadJson for ModuleEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.reason)
+                    r.field_in_place(&mut v.reason, again)
                 }
                 "module" => {
+                    let again = seen & 2u64 != 0;
                     seen |= 2u64;
-                    r.field(&mut v.module)
+                    r.field_in_place(&mut v.module, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["reason", "module"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13649,26 +13664,28 @@ impl crate::private::Members for LoadedSourceEventBody {
 }
 crate::private::impl_object!(LoadedSourceEventBody);
 impl crate::read::ReadJson for LoadedSourceEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "reason" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.reason)
+                    r.field_in_place(&mut v.reason, again)
                 }
                 "source" => {
+                    let again = seen & 2u64 != 0;
                     seen |= 2u64;
-                    r.field(&mut v.source)
+                    r.field_in_place(&mut v.source, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["reason", "source"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13890,8 +13907,8 @@ impl crate::private::Members for ProcessEventBody {
 }
 crate::private::impl_object!(ProcessEventBody);
 impl crate::read::ReadJson for ProcessEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -13909,7 +13926,7 @@ impl crate::read::ReadJson for ProcessEventBody {
             }?;
         }
         r.all_seen(seen, &["name"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -13966,22 +13983,23 @@ impl crate::private::Members for CapabilitiesEventBody {
 }
 crate::private::impl_object!(CapabilitiesEventBody);
 impl crate::read::ReadJson for CapabilitiesEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "capabilities" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.capabilities)
+                    r.field_in_place(&mut v.capabilities, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["capabilities"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14115,8 +14133,8 @@ impl crate::private::Members for ProgressStartEventBody {
 }
 crate::private::impl_object!(ProgressStartEventBody);
 impl crate::read::ReadJson for ProgressStartEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -14138,7 +14156,7 @@ impl crate::read::ReadJson for ProgressStartEventBody {
             }?;
         }
         r.all_seen(seen, &["progressId", "title"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14238,8 +14256,8 @@ impl crate::private::Members for ProgressUpdateEventBody {
 }
 crate::private::impl_object!(ProgressUpdateEventBody);
 impl crate::read::ReadJson for ProgressUpdateEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -14255,7 +14273,7 @@ impl crate::read::ReadJson for ProgressUpdateEventBody {
             }?;
         }
         r.all_seen(seen, &["progressId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14324,8 +14342,8 @@ impl crate::private::Members for ProgressEndEventBody {
 }
 crate::private::impl_object!(ProgressEndEventBody);
 impl crate::read::ReadJson for ProgressEndEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -14340,7 +14358,7 @@ impl crate::read::ReadJson for ProgressEndEventBody {
             }?;
         }
         r.all_seen(seen, &["progressId"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14425,8 +14443,8 @@ impl crate::private::Members for InvalidatedEventBody {
 }
 crate::private::impl_object!(InvalidatedEventBody);
 impl crate::read::ReadJson for InvalidatedEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -14437,7 +14455,7 @@ impl crate::read::ReadJson for InvalidatedEventBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14508,8 +14526,8 @@ impl crate::private::Members for MemoryEventBody {
 }
 crate::private::impl_object!(MemoryEventBody);
 impl crate::read::ReadJson for MemoryEventBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -14531,7 +14549,7 @@ impl crate::read::ReadJson for MemoryEventBody {
             }?;
         }
         r.all_seen(seen, &["memoryReference", "offset", "count"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -14702,8 +14720,8 @@ impl crate::private::Members for RunInTerminalResponseBody {
 }
 crate::private::impl_object!(RunInTerminalResponseBody);
 impl crate::read::ReadJson for RunInTerminalResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -14713,7 +14731,7 @@ impl crate::read::ReadJson for RunInTerminalResponseBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15103,8 +15121,8 @@ impl crate::private::Members for BreakpointLocationsResponseBody {
 }
 crate::private::impl_object!(BreakpointLocationsResponseBody);
 impl crate::read::ReadJson for BreakpointLocationsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15118,7 +15136,7 @@ impl crate::read::ReadJson for BreakpointLocationsResponseBody {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15176,8 +15194,8 @@ impl crate::private::Members for SetBreakpointsResponseBody {
 }
 crate::private::impl_object!(SetBreakpointsResponseBody);
 impl crate::read::ReadJson for SetBreakpointsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15191,7 +15209,7 @@ impl crate::read::ReadJson for SetBreakpointsResponseBody {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15248,8 +15266,8 @@ impl crate::private::Members for SetFunctionBreakpointsResponseBody {
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15263,7 +15281,7 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15325,8 +15343,8 @@ impl crate::private::Members for SetExceptionBreakpointsResponseBody {
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -15335,7 +15353,7 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15428,8 +15446,8 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
 }
 crate::private::impl_object!(DataBreakpointInfoResponseBody);
 impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15449,7 +15467,7 @@ impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
             }?;
         }
         r.all_seen(seen, &["dataId", "description"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15507,8 +15525,8 @@ impl crate::private::Members for SetDataBreakpointsResponseBody {
 }
 crate::private::impl_object!(SetDataBreakpointsResponseBody);
 impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15522,7 +15540,7 @@ impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15579,8 +15597,8 @@ impl crate::private::Members for SetInstructionBreakpointsResponseBody {
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15594,7 +15612,7 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
             }?;
         }
         r.all_seen(seen, &["breakpoints"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15657,8 +15675,8 @@ impl crate::private::Members for ContinueResponseBody {
 }
 crate::private::impl_object!(ContinueResponseBody);
 impl crate::read::ReadJson for ContinueResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -15669,7 +15687,7 @@ impl crate::read::ReadJson for ContinueResponseBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15740,8 +15758,8 @@ impl crate::private::Members for StackTraceResponseBody {
 }
 crate::private::impl_object!(StackTraceResponseBody);
 impl crate::read::ReadJson for StackTraceResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15756,7 +15774,7 @@ impl crate::read::ReadJson for StackTraceResponseBody {
             }?;
         }
         r.all_seen(seen, &["stackFrames"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15813,8 +15831,8 @@ impl crate::private::Members for ScopesResponseBody {
 }
 crate::private::impl_object!(ScopesResponseBody);
 impl crate::read::ReadJson for ScopesResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15828,7 +15846,7 @@ impl crate::read::ReadJson for ScopesResponseBody {
             }?;
         }
         r.all_seen(seen, &["scopes"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -15974,8 +15992,8 @@ impl crate::private::Members for VariablesResponseBody {
 }
 crate::private::impl_object!(VariablesResponseBody);
 impl crate::read::ReadJson for VariablesResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -15989,7 +16007,7 @@ impl crate::read::ReadJson for VariablesResponseBody {
             }?;
         }
         r.all_seen(seen, &["variables"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16141,8 +16159,8 @@ impl crate::private::Members for SetVariableResponseBody {
 }
 crate::private::impl_object!(SetVariableResponseBody);
 impl crate::read::ReadJson for SetVariableResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16166,7 +16184,7 @@ impl crate::read::ReadJson for SetVariableResponseBody {
             }?;
         }
         r.all_seen(seen, &["value"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16237,8 +16255,8 @@ impl crate::private::Members for SourceResponseBody {
 }
 crate::private::impl_object!(SourceResponseBody);
 impl crate::read::ReadJson for SourceResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16253,7 +16271,7 @@ impl crate::read::ReadJson for SourceResponseBody {
             }?;
         }
         r.all_seen(seen, &["content"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16309,8 +16327,8 @@ impl crate::private::Members for ThreadsResponseBody {
 }
 crate::private::impl_object!(ThreadsResponseBody);
 impl crate::read::ReadJson for ThreadsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16324,7 +16342,7 @@ impl crate::read::ReadJson for ThreadsResponseBody {
             }?;
         }
         r.all_seen(seen, &["threads"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16393,8 +16411,8 @@ impl crate::private::Members for ModulesResponseBody {
 }
 crate::private::impl_object!(ModulesResponseBody);
 impl crate::read::ReadJson for ModulesResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16409,7 +16427,7 @@ impl crate::read::ReadJson for ModulesResponseBody {
             }?;
         }
         r.all_seen(seen, &["modules"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16467,8 +16485,8 @@ impl crate::private::Members for LoadedSourcesResponseBody {
 }
 crate::private::impl_object!(LoadedSourcesResponseBody);
 impl crate::read::ReadJson for LoadedSourcesResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16482,7 +16500,7 @@ impl crate::read::ReadJson for LoadedSourcesResponseBody {
             }?;
         }
         r.all_seen(seen, &["sources"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16755,8 +16773,8 @@ impl crate::private::Members for EvaluateResponseBody {
 }
 crate::private::impl_object!(EvaluateResponseBody);
 impl crate::read::ReadJson for EvaluateResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16782,7 +16800,7 @@ impl crate::read::ReadJson for EvaluateResponseBody {
             }?;
         }
         r.all_seen(seen, &["result", "variablesReference"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -16950,8 +16968,8 @@ impl crate::private::Members for SetExpressionResponseBody {
 }
 crate::private::impl_object!(SetExpressionResponseBody);
 impl crate::read::ReadJson for SetExpressionResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -16976,7 +16994,7 @@ impl crate::read::ReadJson for SetExpressionResponseBody {
             }?;
         }
         r.all_seen(seen, &["value"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17036,8 +17054,8 @@ impl crate::private::Members for StepInTargetsResponseBody {
 }
 crate::private::impl_object!(StepInTargetsResponseBody);
 impl crate::read::ReadJson for StepInTargetsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -17051,7 +17069,7 @@ impl crate::read::ReadJson for StepInTargetsResponseBody {
             }?;
         }
         r.all_seen(seen, &["targets"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17108,8 +17126,8 @@ impl crate::private::Members for GotoTargetsResponseBody {
 }
 crate::private::impl_object!(GotoTargetsResponseBody);
 impl crate::read::ReadJson for GotoTargetsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -17123,7 +17141,7 @@ impl crate::read::ReadJson for GotoTargetsResponseBody {
             }?;
         }
         r.all_seen(seen, &["targets"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17180,8 +17198,8 @@ impl crate::private::Members for CompletionsResponseBody {
 }
 crate::private::impl_object!(CompletionsResponseBody);
 impl crate::read::ReadJson for CompletionsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -17195,7 +17213,7 @@ impl crate::read::ReadJson for CompletionsResponseBody {
             }?;
         }
         r.all_seen(seen, &["targets"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17286,8 +17304,8 @@ impl crate::private::Members for ExceptionInfoResponseBody {
 }
 crate::private::impl_object!(ExceptionInfoResponseBody);
 impl crate::read::ReadJson for ExceptionInfoResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -17299,15 +17317,16 @@ impl crate::read::ReadJson for ExceptionInfoResponseBody {
                 }
                 "description" => r.optional(&mut v.description, &mut v.extra),
                 "breakMode" => {
+                    let again = seen & 2u64 != 0;
                     seen |= 2u64;
-                    r.field(&mut v.break_mode)
+                    r.field_in_place(&mut v.break_mode, again)
                 }
                 "details" => r.optional(&mut v.details, &mut v.extra),
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["exceptionId", "breakMode"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17394,8 +17413,8 @@ impl crate::private::Members for ReadMemoryResponseBody {
 }
 crate::private::impl_object!(ReadMemoryResponseBody);
 impl crate::read::ReadJson for ReadMemoryResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -17411,7 +17430,7 @@ impl crate::read::ReadJson for ReadMemoryResponseBody {
             }?;
         }
         r.all_seen(seen, &["address"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17490,8 +17509,8 @@ impl crate::private::Members for WriteMemoryResponseBody {
 }
 crate::private::impl_object!(WriteMemoryResponseBody);
 impl crate::read::ReadJson for WriteMemoryResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -17501,7 +17520,7 @@ impl crate::read::ReadJson for WriteMemoryResponseBody {
                 _ => r.extra(&mut v.extra),
             }?;
         }
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17563,8 +17582,8 @@ impl crate::private::Members for DisassembleResponseBody {
 }
 crate::private::impl_object!(DisassembleResponseBody);
 impl crate::read::ReadJson for DisassembleResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -17578,7 +17597,7 @@ impl crate::read::ReadJson for DisassembleResponseBody {
             }?;
         }
         r.all_seen(seen, &["instructions"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -17681,16 +17700,17 @@ impl crate::private::Members for LocationsResponseBody {
 }
 crate::private::impl_object!(LocationsResponseBody);
 impl crate::read::ReadJson for LocationsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "source" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.source)
+                    r.field_in_place(&mut v.source, again)
                 }
                 "line" => {
                     seen |= 2u64;
@@ -17703,7 +17723,7 @@ impl crate::read::ReadJson for LocationsResponseBody {
             }?;
         }
         r.all_seen(seen, &["source", "line"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(feature = "schemars")]
@@ -18898,34 +18918,38 @@ impl crate::private::Members for PydevdSystemInfoResponseBody {
 crate::private::impl_object!(PydevdSystemInfoResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "python" => {
+                    let again = seen & 1u64 != 0;
                     seen |= 1u64;
-                    r.field(&mut v.python)
+                    r.field_in_place(&mut v.python, again)
                 }
                 "platform" => {
+                    let again = seen & 2u64 != 0;
                     seen |= 2u64;
-                    r.field(&mut v.platform)
+                    r.field_in_place(&mut v.platform, again)
                 }
                 "process" => {
+                    let again = seen & 4u64 != 0;
                     seen |= 4u64;
-                    r.field(&mut v.process)
+                    r.field_in_place(&mut v.process, again)
                 }
                 "pydevd" => {
+                    let again = seen & 8u64 != 0;
                     seen |= 8u64;
-                    r.field(&mut v.pydevd)
+                    r.field_in_place(&mut v.pydevd, again)
                 }
                 _ => r.extra(&mut v.extra),
             }?;
         }
         r.all_seen(seen, &["python", "platform", "process", "pydevd"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -18995,8 +19019,8 @@ impl crate::private::Members for PydevdAuthorizeResponseBody {
 crate::private::impl_object!(PydevdAuthorizeResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -19010,7 +19034,7 @@ impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
             }?;
         }
         r.all_seen(seen, &["clientAccessToken"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -19075,8 +19099,8 @@ impl crate::private::Members for DumpCellResponseBody {
 crate::private::impl_object!(DumpCellResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -19090,7 +19114,7 @@ impl crate::read::ReadJson for DumpCellResponseBody {
             }?;
         }
         r.all_seen(seen, &["sourcePath"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19326,8 +19350,8 @@ impl crate::private::Members for DebugInfoResponseBody {
 crate::private::impl_object!(DebugInfoResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -19342,8 +19366,9 @@ impl crate::read::ReadJson for DebugInfoResponseBody {
                     r.field(&mut v.hash_method)
                 }
                 "hashSeed" => {
+                    let again = seen & 4u64 != 0;
                     seen |= 4u64;
-                    r.field(&mut v.hash_seed)
+                    r.field_in_place(&mut v.hash_seed, again)
                 }
                 "tmpFilePrefix" => {
                     seen |= 8u64;
@@ -19379,7 +19404,7 @@ impl crate::read::ReadJson for DebugInfoResponseBody {
                 "stoppedThreads",
             ],
         )?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19445,8 +19470,8 @@ impl crate::private::Members for InspectVariablesResponseBody {
 crate::private::impl_object!(InspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -19460,7 +19485,7 @@ impl crate::read::ReadJson for InspectVariablesResponseBody {
             }?;
         }
         r.all_seen(seen, &["variables"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19531,8 +19556,8 @@ impl crate::private::Members for RichInspectVariablesResponseBody {
 crate::private::impl_object!(RichInspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -19550,7 +19575,7 @@ impl crate::read::ReadJson for RichInspectVariablesResponseBody {
             }?;
         }
         r.all_seen(seen, &["data", "metadata"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19642,8 +19667,8 @@ impl crate::private::Members for CopyToGlobalsResponseBody {
 crate::private::impl_object!(CopyToGlobalsResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponseBody {
-    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut v = Self::default();
+    const FRESH: Option<fn() -> Self> = Some(Self::default);
+    fn read_into(v: &mut Self, r: &mut crate::read::Reader<'_>) -> crate::read::Res<()> {
         let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
@@ -19661,7 +19686,7 @@ impl crate::read::ReadJson for CopyToGlobalsResponseBody {
             }?;
         }
         r.all_seen(seen, &["value"])?;
-        Ok(v)
+        Ok(())
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
