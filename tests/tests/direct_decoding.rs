@@ -203,7 +203,10 @@ fn edge_values_agree_with_serde() {
 fn duplicate_members_are_replaced_whole() {
     use dapkit_types::{Event, Request, Response};
     let decode = |msg: &str| {
-        assert!(agree("duplicate member", msg.as_bytes()), "not typed: {msg}");
+        assert!(
+            agree("duplicate member", msg.as_bytes()),
+            "not typed: {msg}"
+        );
         ProtocolMessage::from_slice(msg.as_bytes()).unwrap()
     };
     // A required struct-typed member (an event's `body`).

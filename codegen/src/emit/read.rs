@@ -15,7 +15,9 @@ use quote::quote;
 
 /// `impl ReadJson` for a struct (message structs included).
 ///
-/// The decoder fills `Self::default()` in place: each member arm writes its field through a
+/// The decoder is the struct's `read_into` (its `FRESH` is `Self::default`, so the runtime
+/// reads it where it ends up, not on the stack to be moved): it fills a fresh value in
+/// place, each member arm writing its field through a
 /// shared `Reader` helper (one copy per member type, not per member), and the constant and
 /// required members set a bit of `seen`, checked once at the end by one shared function that
 /// names the first one missing (constants first, then required members in field order). The
