@@ -527,40 +527,23 @@ impl<'a> Scan<'a> {
 /// then each member read into it): a message is hundreds of bytes inline, and moving it
 /// through the nested results of its decoders cost about a tenth of the decoding time.
 fn read_by(env: &Scan<'_>, text: &str, m: &mut ProtocolMessage) -> crate::read::Res<()> {
-    use crate::read::{Fail, ReadJson, Reader};
+    use crate::read::{Fail, Reader, read_variant};
+    /// Sets `m` to the kind `$kind` holding an empty `Custom`, and gives that kind's slot.
+    macro_rules! kind {
+        ($kind:ident) => {{
+            *m = ProtocolMessage::$kind($kind::Custom(RawMessage::default()));
+            match m {
+                ProtocolMessage::$kind(slot) => slot,
+                _ => return Err(Fail),
+            }
+        }};
+    }
     let mut r = Reader::new(text);
-    let blank = || RawMessage::default();
     match env.form().ok_or(Fail)? {
-        Form::Request(c) => {
-            *m = ProtocolMessage::Request(Request::Custom(blank()));
-            match m {
-                ProtocolMessage::Request(slot) => Request::read_named_into(c, &mut r, slot)?,
-                _ => return Err(Fail),
-            }
-        }
-        Form::Event(e) => {
-            *m = ProtocolMessage::Event(Event::Custom(blank()));
-            match m {
-                ProtocolMessage::Event(slot) => Event::read_named_into(e, &mut r, slot)?,
-                _ => return Err(Fail),
-            }
-        }
-        Form::Response(c) => {
-            *m = ProtocolMessage::Response(Response::Custom(blank()));
-            match m {
-                ProtocolMessage::Response(slot) => Response::read_named_into(c, &mut r, slot)?,
-                _ => return Err(Fail),
-            }
-        }
-        Form::Error => {
-            *m = ProtocolMessage::Response(Response::Error(ErrorResponse::default()));
-            match m {
-                ProtocolMessage::Response(Response::Error(slot)) => {
-                    ErrorResponse::read_into(slot, &mut r)?;
-                }
-                _ => return Err(Fail),
-            }
-        }
+        Form::Request(c) => Request::read_named_into(c, &mut r, kind!(Request))?,
+        Form::Event(e) => Event::read_named_into(e, &mut r, kind!(Event))?,
+        Form::Response(c) => Response::read_named_into(c, &mut r, kind!(Response))?,
+        Form::Error => read_variant!(kind!(Response), &mut r, Response::Error)?,
     }
     r.finish()
 }

@@ -130,8 +130,9 @@ pub trait ReadJson: Sized {
 /// message is decoded where it ends up rather than moved into its variant.
 macro_rules! read_variant {
     ($slot:expr, $r:expr, $e:ident :: $v:ident) => {{
-        *$slot = $e::$v(::core::default::Default::default());
-        match $slot {
+        let slot = $slot;
+        *slot = $e::$v(::core::default::Default::default());
+        match slot {
             $e::$v(payload) => crate::read::ReadJson::read_into(payload, $r),
             _ => Err(crate::read::Fail),
         }
