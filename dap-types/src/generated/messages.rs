@@ -17045,185 +17045,93 @@ impl Request {
     /// Whether the message is one the schema defines and decoded fully into its typed
     /// form (no declared property kept as raw JSON at its top level).
     pub fn is_standard(&self) -> bool {
-        match self {
-            Request::Cancel(m) => {
-                !crate::private::stashes(&m.extra, CancelRequest::DECLARED)
-            }
-            Request::RunInTerminal(m) => {
-                !crate::private::stashes(&m.extra, RunInTerminalRequest::DECLARED)
-            }
-            Request::StartDebugging(m) => {
-                !crate::private::stashes(&m.extra, StartDebuggingRequest::DECLARED)
-            }
-            Request::Initialize(m) => {
-                !crate::private::stashes(&m.extra, InitializeRequest::DECLARED)
-            }
+        let (extra, declared) = match self {
+            Request::Cancel(m) => (&m.extra, CancelRequest::DECLARED),
+            Request::RunInTerminal(m) => (&m.extra, RunInTerminalRequest::DECLARED),
+            Request::StartDebugging(m) => (&m.extra, StartDebuggingRequest::DECLARED),
+            Request::Initialize(m) => (&m.extra, InitializeRequest::DECLARED),
             Request::ConfigurationDone(m) => {
-                !crate::private::stashes(&m.extra, ConfigurationDoneRequest::DECLARED)
+                (&m.extra, ConfigurationDoneRequest::DECLARED)
             }
-            Request::Launch(m) => {
-                !crate::private::stashes(&m.extra, LaunchRequest::DECLARED)
-            }
-            Request::Attach(m) => {
-                !crate::private::stashes(&m.extra, AttachRequest::DECLARED)
-            }
-            Request::Restart(m) => {
-                !crate::private::stashes(&m.extra, RestartRequest::DECLARED)
-            }
-            Request::Disconnect(m) => {
-                !crate::private::stashes(&m.extra, DisconnectRequest::DECLARED)
-            }
-            Request::Terminate(m) => {
-                !crate::private::stashes(&m.extra, TerminateRequest::DECLARED)
-            }
+            Request::Launch(m) => (&m.extra, LaunchRequest::DECLARED),
+            Request::Attach(m) => (&m.extra, AttachRequest::DECLARED),
+            Request::Restart(m) => (&m.extra, RestartRequest::DECLARED),
+            Request::Disconnect(m) => (&m.extra, DisconnectRequest::DECLARED),
+            Request::Terminate(m) => (&m.extra, TerminateRequest::DECLARED),
             Request::BreakpointLocations(m) => {
-                !crate::private::stashes(&m.extra, BreakpointLocationsRequest::DECLARED)
+                (&m.extra, BreakpointLocationsRequest::DECLARED)
             }
-            Request::SetBreakpoints(m) => {
-                !crate::private::stashes(&m.extra, SetBreakpointsRequest::DECLARED)
-            }
+            Request::SetBreakpoints(m) => (&m.extra, SetBreakpointsRequest::DECLARED),
             Request::SetFunctionBreakpoints(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    SetFunctionBreakpointsRequest::DECLARED,
-                )
+                (&m.extra, SetFunctionBreakpointsRequest::DECLARED)
             }
             Request::SetExceptionBreakpoints(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    SetExceptionBreakpointsRequest::DECLARED,
-                )
+                (&m.extra, SetExceptionBreakpointsRequest::DECLARED)
             }
             Request::DataBreakpointInfo(m) => {
-                !crate::private::stashes(&m.extra, DataBreakpointInfoRequest::DECLARED)
+                (&m.extra, DataBreakpointInfoRequest::DECLARED)
             }
             Request::SetDataBreakpoints(m) => {
-                !crate::private::stashes(&m.extra, SetDataBreakpointsRequest::DECLARED)
+                (&m.extra, SetDataBreakpointsRequest::DECLARED)
             }
             Request::SetInstructionBreakpoints(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    SetInstructionBreakpointsRequest::DECLARED,
-                )
+                (&m.extra, SetInstructionBreakpointsRequest::DECLARED)
             }
-            Request::Continue(m) => {
-                !crate::private::stashes(&m.extra, ContinueRequest::DECLARED)
-            }
-            Request::Next(m) => !crate::private::stashes(&m.extra, NextRequest::DECLARED),
-            Request::StepIn(m) => {
-                !crate::private::stashes(&m.extra, StepInRequest::DECLARED)
-            }
-            Request::StepOut(m) => {
-                !crate::private::stashes(&m.extra, StepOutRequest::DECLARED)
-            }
-            Request::StepBack(m) => {
-                !crate::private::stashes(&m.extra, StepBackRequest::DECLARED)
-            }
-            Request::ReverseContinue(m) => {
-                !crate::private::stashes(&m.extra, ReverseContinueRequest::DECLARED)
-            }
-            Request::RestartFrame(m) => {
-                !crate::private::stashes(&m.extra, RestartFrameRequest::DECLARED)
-            }
-            Request::Goto(m) => !crate::private::stashes(&m.extra, GotoRequest::DECLARED),
-            Request::Pause(m) => {
-                !crate::private::stashes(&m.extra, PauseRequest::DECLARED)
-            }
-            Request::StackTrace(m) => {
-                !crate::private::stashes(&m.extra, StackTraceRequest::DECLARED)
-            }
-            Request::Scopes(m) => {
-                !crate::private::stashes(&m.extra, ScopesRequest::DECLARED)
-            }
-            Request::Variables(m) => {
-                !crate::private::stashes(&m.extra, VariablesRequest::DECLARED)
-            }
-            Request::SetVariable(m) => {
-                !crate::private::stashes(&m.extra, SetVariableRequest::DECLARED)
-            }
-            Request::Source(m) => {
-                !crate::private::stashes(&m.extra, SourceRequest::DECLARED)
-            }
-            Request::Threads(m) => {
-                !crate::private::stashes(&m.extra, ThreadsRequest::DECLARED)
-            }
-            Request::TerminateThreads(m) => {
-                !crate::private::stashes(&m.extra, TerminateThreadsRequest::DECLARED)
-            }
-            Request::Modules(m) => {
-                !crate::private::stashes(&m.extra, ModulesRequest::DECLARED)
-            }
-            Request::LoadedSources(m) => {
-                !crate::private::stashes(&m.extra, LoadedSourcesRequest::DECLARED)
-            }
-            Request::Evaluate(m) => {
-                !crate::private::stashes(&m.extra, EvaluateRequest::DECLARED)
-            }
-            Request::SetExpression(m) => {
-                !crate::private::stashes(&m.extra, SetExpressionRequest::DECLARED)
-            }
-            Request::StepInTargets(m) => {
-                !crate::private::stashes(&m.extra, StepInTargetsRequest::DECLARED)
-            }
-            Request::GotoTargets(m) => {
-                !crate::private::stashes(&m.extra, GotoTargetsRequest::DECLARED)
-            }
-            Request::Completions(m) => {
-                !crate::private::stashes(&m.extra, CompletionsRequest::DECLARED)
-            }
-            Request::ExceptionInfo(m) => {
-                !crate::private::stashes(&m.extra, ExceptionInfoRequest::DECLARED)
-            }
-            Request::ReadMemory(m) => {
-                !crate::private::stashes(&m.extra, ReadMemoryRequest::DECLARED)
-            }
-            Request::WriteMemory(m) => {
-                !crate::private::stashes(&m.extra, WriteMemoryRequest::DECLARED)
-            }
-            Request::Disassemble(m) => {
-                !crate::private::stashes(&m.extra, DisassembleRequest::DECLARED)
-            }
-            Request::Locations(m) => {
-                !crate::private::stashes(&m.extra, LocationsRequest::DECLARED)
-            }
+            Request::Continue(m) => (&m.extra, ContinueRequest::DECLARED),
+            Request::Next(m) => (&m.extra, NextRequest::DECLARED),
+            Request::StepIn(m) => (&m.extra, StepInRequest::DECLARED),
+            Request::StepOut(m) => (&m.extra, StepOutRequest::DECLARED),
+            Request::StepBack(m) => (&m.extra, StepBackRequest::DECLARED),
+            Request::ReverseContinue(m) => (&m.extra, ReverseContinueRequest::DECLARED),
+            Request::RestartFrame(m) => (&m.extra, RestartFrameRequest::DECLARED),
+            Request::Goto(m) => (&m.extra, GotoRequest::DECLARED),
+            Request::Pause(m) => (&m.extra, PauseRequest::DECLARED),
+            Request::StackTrace(m) => (&m.extra, StackTraceRequest::DECLARED),
+            Request::Scopes(m) => (&m.extra, ScopesRequest::DECLARED),
+            Request::Variables(m) => (&m.extra, VariablesRequest::DECLARED),
+            Request::SetVariable(m) => (&m.extra, SetVariableRequest::DECLARED),
+            Request::Source(m) => (&m.extra, SourceRequest::DECLARED),
+            Request::Threads(m) => (&m.extra, ThreadsRequest::DECLARED),
+            Request::TerminateThreads(m) => (&m.extra, TerminateThreadsRequest::DECLARED),
+            Request::Modules(m) => (&m.extra, ModulesRequest::DECLARED),
+            Request::LoadedSources(m) => (&m.extra, LoadedSourcesRequest::DECLARED),
+            Request::Evaluate(m) => (&m.extra, EvaluateRequest::DECLARED),
+            Request::SetExpression(m) => (&m.extra, SetExpressionRequest::DECLARED),
+            Request::StepInTargets(m) => (&m.extra, StepInTargetsRequest::DECLARED),
+            Request::GotoTargets(m) => (&m.extra, GotoTargetsRequest::DECLARED),
+            Request::Completions(m) => (&m.extra, CompletionsRequest::DECLARED),
+            Request::ExceptionInfo(m) => (&m.extra, ExceptionInfoRequest::DECLARED),
+            Request::ReadMemory(m) => (&m.extra, ReadMemoryRequest::DECLARED),
+            Request::WriteMemory(m) => (&m.extra, WriteMemoryRequest::DECLARED),
+            Request::Disassemble(m) => (&m.extra, DisassembleRequest::DECLARED),
+            Request::Locations(m) => (&m.extra, LocationsRequest::DECLARED),
             #[cfg(feature = "debugpy")]
             Request::SetDebuggerProperty(m) => {
-                !crate::private::stashes(&m.extra, SetDebuggerPropertyRequest::DECLARED)
+                (&m.extra, SetDebuggerPropertyRequest::DECLARED)
             }
             #[cfg(feature = "debugpy")]
             Request::SetPydevdSourceMap(m) => {
-                !crate::private::stashes(&m.extra, SetPydevdSourceMapRequest::DECLARED)
+                (&m.extra, SetPydevdSourceMapRequest::DECLARED)
             }
             #[cfg(feature = "debugpy")]
-            Request::PydevdSystemInfo(m) => {
-                !crate::private::stashes(&m.extra, PydevdSystemInfoRequest::DECLARED)
-            }
+            Request::PydevdSystemInfo(m) => (&m.extra, PydevdSystemInfoRequest::DECLARED),
             #[cfg(feature = "debugpy")]
-            Request::PydevdAuthorize(m) => {
-                !crate::private::stashes(&m.extra, PydevdAuthorizeRequest::DECLARED)
-            }
+            Request::PydevdAuthorize(m) => (&m.extra, PydevdAuthorizeRequest::DECLARED),
             #[cfg(feature = "jupyter")]
-            Request::DumpCell(m) => {
-                !crate::private::stashes(&m.extra, DumpCellRequest::DECLARED)
-            }
+            Request::DumpCell(m) => (&m.extra, DumpCellRequest::DECLARED),
             #[cfg(feature = "jupyter")]
-            Request::DebugInfo(m) => {
-                !crate::private::stashes(&m.extra, DebugInfoRequest::DECLARED)
-            }
+            Request::DebugInfo(m) => (&m.extra, DebugInfoRequest::DECLARED),
             #[cfg(feature = "jupyter")]
-            Request::InspectVariables(m) => {
-                !crate::private::stashes(&m.extra, InspectVariablesRequest::DECLARED)
-            }
+            Request::InspectVariables(m) => (&m.extra, InspectVariablesRequest::DECLARED),
             #[cfg(feature = "jupyter")]
             Request::RichInspectVariables(m) => {
-                !crate::private::stashes(&m.extra, RichInspectVariablesRequest::DECLARED)
+                (&m.extra, RichInspectVariablesRequest::DECLARED)
             }
             #[cfg(feature = "jupyter")]
-            Request::CopyToGlobals(m) => {
-                !crate::private::stashes(&m.extra, CopyToGlobalsRequest::DECLARED)
-            }
-            Request::Custom(_) => false,
-        }
+            Request::CopyToGlobals(m) => (&m.extra, CopyToGlobalsRequest::DECLARED),
+            Request::Custom(_) => return false,
+        };
+        !crate::private::stashes(extra, declared)
     }
 }
 impl serde::Serialize for Request {
@@ -18428,195 +18336,100 @@ impl Response {
     /// Whether the message is one the schema defines and decoded fully into its typed
     /// form (no declared property kept as raw JSON at its top level).
     pub fn is_standard(&self) -> bool {
-        match self {
-            Response::Cancel(m) => {
-                !crate::private::stashes(&m.extra, CancelResponse::DECLARED)
-            }
-            Response::RunInTerminal(m) => {
-                !crate::private::stashes(&m.extra, RunInTerminalResponse::DECLARED)
-            }
-            Response::StartDebugging(m) => {
-                !crate::private::stashes(&m.extra, StartDebuggingResponse::DECLARED)
-            }
-            Response::Initialize(m) => {
-                !crate::private::stashes(&m.extra, InitializeResponse::DECLARED)
-            }
+        let (extra, declared) = match self {
+            Response::Cancel(m) => (&m.extra, CancelResponse::DECLARED),
+            Response::RunInTerminal(m) => (&m.extra, RunInTerminalResponse::DECLARED),
+            Response::StartDebugging(m) => (&m.extra, StartDebuggingResponse::DECLARED),
+            Response::Initialize(m) => (&m.extra, InitializeResponse::DECLARED),
             Response::ConfigurationDone(m) => {
-                !crate::private::stashes(&m.extra, ConfigurationDoneResponse::DECLARED)
+                (&m.extra, ConfigurationDoneResponse::DECLARED)
             }
-            Response::Launch(m) => {
-                !crate::private::stashes(&m.extra, LaunchResponse::DECLARED)
-            }
-            Response::Attach(m) => {
-                !crate::private::stashes(&m.extra, AttachResponse::DECLARED)
-            }
-            Response::Restart(m) => {
-                !crate::private::stashes(&m.extra, RestartResponse::DECLARED)
-            }
-            Response::Disconnect(m) => {
-                !crate::private::stashes(&m.extra, DisconnectResponse::DECLARED)
-            }
-            Response::Terminate(m) => {
-                !crate::private::stashes(&m.extra, TerminateResponse::DECLARED)
-            }
+            Response::Launch(m) => (&m.extra, LaunchResponse::DECLARED),
+            Response::Attach(m) => (&m.extra, AttachResponse::DECLARED),
+            Response::Restart(m) => (&m.extra, RestartResponse::DECLARED),
+            Response::Disconnect(m) => (&m.extra, DisconnectResponse::DECLARED),
+            Response::Terminate(m) => (&m.extra, TerminateResponse::DECLARED),
             Response::BreakpointLocations(m) => {
-                !crate::private::stashes(&m.extra, BreakpointLocationsResponse::DECLARED)
+                (&m.extra, BreakpointLocationsResponse::DECLARED)
             }
-            Response::SetBreakpoints(m) => {
-                !crate::private::stashes(&m.extra, SetBreakpointsResponse::DECLARED)
-            }
+            Response::SetBreakpoints(m) => (&m.extra, SetBreakpointsResponse::DECLARED),
             Response::SetFunctionBreakpoints(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    SetFunctionBreakpointsResponse::DECLARED,
-                )
+                (&m.extra, SetFunctionBreakpointsResponse::DECLARED)
             }
             Response::SetExceptionBreakpoints(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    SetExceptionBreakpointsResponse::DECLARED,
-                )
+                (&m.extra, SetExceptionBreakpointsResponse::DECLARED)
             }
             Response::DataBreakpointInfo(m) => {
-                !crate::private::stashes(&m.extra, DataBreakpointInfoResponse::DECLARED)
+                (&m.extra, DataBreakpointInfoResponse::DECLARED)
             }
             Response::SetDataBreakpoints(m) => {
-                !crate::private::stashes(&m.extra, SetDataBreakpointsResponse::DECLARED)
+                (&m.extra, SetDataBreakpointsResponse::DECLARED)
             }
             Response::SetInstructionBreakpoints(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    SetInstructionBreakpointsResponse::DECLARED,
-                )
+                (&m.extra, SetInstructionBreakpointsResponse::DECLARED)
             }
-            Response::Continue(m) => {
-                !crate::private::stashes(&m.extra, ContinueResponse::DECLARED)
-            }
-            Response::Next(m) => {
-                !crate::private::stashes(&m.extra, NextResponse::DECLARED)
-            }
-            Response::StepIn(m) => {
-                !crate::private::stashes(&m.extra, StepInResponse::DECLARED)
-            }
-            Response::StepOut(m) => {
-                !crate::private::stashes(&m.extra, StepOutResponse::DECLARED)
-            }
-            Response::StepBack(m) => {
-                !crate::private::stashes(&m.extra, StepBackResponse::DECLARED)
-            }
-            Response::ReverseContinue(m) => {
-                !crate::private::stashes(&m.extra, ReverseContinueResponse::DECLARED)
-            }
-            Response::RestartFrame(m) => {
-                !crate::private::stashes(&m.extra, RestartFrameResponse::DECLARED)
-            }
-            Response::Goto(m) => {
-                !crate::private::stashes(&m.extra, GotoResponse::DECLARED)
-            }
-            Response::Pause(m) => {
-                !crate::private::stashes(&m.extra, PauseResponse::DECLARED)
-            }
-            Response::StackTrace(m) => {
-                !crate::private::stashes(&m.extra, StackTraceResponse::DECLARED)
-            }
-            Response::Scopes(m) => {
-                !crate::private::stashes(&m.extra, ScopesResponse::DECLARED)
-            }
-            Response::Variables(m) => {
-                !crate::private::stashes(&m.extra, VariablesResponse::DECLARED)
-            }
-            Response::SetVariable(m) => {
-                !crate::private::stashes(&m.extra, SetVariableResponse::DECLARED)
-            }
-            Response::Source(m) => {
-                !crate::private::stashes(&m.extra, SourceResponse::DECLARED)
-            }
-            Response::Threads(m) => {
-                !crate::private::stashes(&m.extra, ThreadsResponse::DECLARED)
-            }
+            Response::Continue(m) => (&m.extra, ContinueResponse::DECLARED),
+            Response::Next(m) => (&m.extra, NextResponse::DECLARED),
+            Response::StepIn(m) => (&m.extra, StepInResponse::DECLARED),
+            Response::StepOut(m) => (&m.extra, StepOutResponse::DECLARED),
+            Response::StepBack(m) => (&m.extra, StepBackResponse::DECLARED),
+            Response::ReverseContinue(m) => (&m.extra, ReverseContinueResponse::DECLARED),
+            Response::RestartFrame(m) => (&m.extra, RestartFrameResponse::DECLARED),
+            Response::Goto(m) => (&m.extra, GotoResponse::DECLARED),
+            Response::Pause(m) => (&m.extra, PauseResponse::DECLARED),
+            Response::StackTrace(m) => (&m.extra, StackTraceResponse::DECLARED),
+            Response::Scopes(m) => (&m.extra, ScopesResponse::DECLARED),
+            Response::Variables(m) => (&m.extra, VariablesResponse::DECLARED),
+            Response::SetVariable(m) => (&m.extra, SetVariableResponse::DECLARED),
+            Response::Source(m) => (&m.extra, SourceResponse::DECLARED),
+            Response::Threads(m) => (&m.extra, ThreadsResponse::DECLARED),
             Response::TerminateThreads(m) => {
-                !crate::private::stashes(&m.extra, TerminateThreadsResponse::DECLARED)
+                (&m.extra, TerminateThreadsResponse::DECLARED)
             }
-            Response::Modules(m) => {
-                !crate::private::stashes(&m.extra, ModulesResponse::DECLARED)
-            }
-            Response::LoadedSources(m) => {
-                !crate::private::stashes(&m.extra, LoadedSourcesResponse::DECLARED)
-            }
-            Response::Evaluate(m) => {
-                !crate::private::stashes(&m.extra, EvaluateResponse::DECLARED)
-            }
-            Response::SetExpression(m) => {
-                !crate::private::stashes(&m.extra, SetExpressionResponse::DECLARED)
-            }
-            Response::StepInTargets(m) => {
-                !crate::private::stashes(&m.extra, StepInTargetsResponse::DECLARED)
-            }
-            Response::GotoTargets(m) => {
-                !crate::private::stashes(&m.extra, GotoTargetsResponse::DECLARED)
-            }
-            Response::Completions(m) => {
-                !crate::private::stashes(&m.extra, CompletionsResponse::DECLARED)
-            }
-            Response::ExceptionInfo(m) => {
-                !crate::private::stashes(&m.extra, ExceptionInfoResponse::DECLARED)
-            }
-            Response::ReadMemory(m) => {
-                !crate::private::stashes(&m.extra, ReadMemoryResponse::DECLARED)
-            }
-            Response::WriteMemory(m) => {
-                !crate::private::stashes(&m.extra, WriteMemoryResponse::DECLARED)
-            }
-            Response::Disassemble(m) => {
-                !crate::private::stashes(&m.extra, DisassembleResponse::DECLARED)
-            }
-            Response::Locations(m) => {
-                !crate::private::stashes(&m.extra, LocationsResponse::DECLARED)
-            }
+            Response::Modules(m) => (&m.extra, ModulesResponse::DECLARED),
+            Response::LoadedSources(m) => (&m.extra, LoadedSourcesResponse::DECLARED),
+            Response::Evaluate(m) => (&m.extra, EvaluateResponse::DECLARED),
+            Response::SetExpression(m) => (&m.extra, SetExpressionResponse::DECLARED),
+            Response::StepInTargets(m) => (&m.extra, StepInTargetsResponse::DECLARED),
+            Response::GotoTargets(m) => (&m.extra, GotoTargetsResponse::DECLARED),
+            Response::Completions(m) => (&m.extra, CompletionsResponse::DECLARED),
+            Response::ExceptionInfo(m) => (&m.extra, ExceptionInfoResponse::DECLARED),
+            Response::ReadMemory(m) => (&m.extra, ReadMemoryResponse::DECLARED),
+            Response::WriteMemory(m) => (&m.extra, WriteMemoryResponse::DECLARED),
+            Response::Disassemble(m) => (&m.extra, DisassembleResponse::DECLARED),
+            Response::Locations(m) => (&m.extra, LocationsResponse::DECLARED),
             #[cfg(feature = "debugpy")]
             Response::SetDebuggerProperty(m) => {
-                !crate::private::stashes(&m.extra, SetDebuggerPropertyResponse::DECLARED)
+                (&m.extra, SetDebuggerPropertyResponse::DECLARED)
             }
             #[cfg(feature = "debugpy")]
             Response::SetPydevdSourceMap(m) => {
-                !crate::private::stashes(&m.extra, SetPydevdSourceMapResponse::DECLARED)
+                (&m.extra, SetPydevdSourceMapResponse::DECLARED)
             }
             #[cfg(feature = "debugpy")]
             Response::PydevdSystemInfo(m) => {
-                !crate::private::stashes(&m.extra, PydevdSystemInfoResponse::DECLARED)
+                (&m.extra, PydevdSystemInfoResponse::DECLARED)
             }
             #[cfg(feature = "debugpy")]
-            Response::PydevdAuthorize(m) => {
-                !crate::private::stashes(&m.extra, PydevdAuthorizeResponse::DECLARED)
-            }
+            Response::PydevdAuthorize(m) => (&m.extra, PydevdAuthorizeResponse::DECLARED),
             #[cfg(feature = "jupyter")]
-            Response::DumpCell(m) => {
-                !crate::private::stashes(&m.extra, DumpCellResponse::DECLARED)
-            }
+            Response::DumpCell(m) => (&m.extra, DumpCellResponse::DECLARED),
             #[cfg(feature = "jupyter")]
-            Response::DebugInfo(m) => {
-                !crate::private::stashes(&m.extra, DebugInfoResponse::DECLARED)
-            }
+            Response::DebugInfo(m) => (&m.extra, DebugInfoResponse::DECLARED),
             #[cfg(feature = "jupyter")]
             Response::InspectVariables(m) => {
-                !crate::private::stashes(&m.extra, InspectVariablesResponse::DECLARED)
+                (&m.extra, InspectVariablesResponse::DECLARED)
             }
             #[cfg(feature = "jupyter")]
             Response::RichInspectVariables(m) => {
-                !crate::private::stashes(
-                    &m.extra,
-                    RichInspectVariablesResponse::DECLARED,
-                )
+                (&m.extra, RichInspectVariablesResponse::DECLARED)
             }
             #[cfg(feature = "jupyter")]
-            Response::CopyToGlobals(m) => {
-                !crate::private::stashes(&m.extra, CopyToGlobalsResponse::DECLARED)
-            }
-            Response::Error(m) => {
-                !crate::private::stashes(&m.extra, ErrorResponse::DECLARED)
-            }
-            Response::Custom(_) => false,
-        }
+            Response::CopyToGlobals(m) => (&m.extra, CopyToGlobalsResponse::DECLARED),
+            Response::Error(m) => (&m.extra, ErrorResponse::DECLARED),
+            Response::Custom(_) => return false,
+        };
+        !crate::private::stashes(extra, declared)
     }
 }
 impl serde::Serialize for Response {
@@ -19512,54 +19325,31 @@ impl Event {
     /// Whether the message is one the schema defines and decoded fully into its typed
     /// form (no declared property kept as raw JSON at its top level).
     pub fn is_standard(&self) -> bool {
-        match self {
-            Event::Initialized(m) => {
-                !crate::private::stashes(&m.extra, InitializedEvent::DECLARED)
-            }
-            Event::Stopped(m) => {
-                !crate::private::stashes(&m.extra, StoppedEvent::DECLARED)
-            }
-            Event::Continued(m) => {
-                !crate::private::stashes(&m.extra, ContinuedEvent::DECLARED)
-            }
-            Event::Exited(m) => !crate::private::stashes(&m.extra, ExitedEvent::DECLARED),
-            Event::Terminated(m) => {
-                !crate::private::stashes(&m.extra, TerminatedEvent::DECLARED)
-            }
-            Event::Thread(m) => !crate::private::stashes(&m.extra, ThreadEvent::DECLARED),
-            Event::Output(m) => !crate::private::stashes(&m.extra, OutputEvent::DECLARED),
-            Event::Breakpoint(m) => {
-                !crate::private::stashes(&m.extra, BreakpointEvent::DECLARED)
-            }
-            Event::Module(m) => !crate::private::stashes(&m.extra, ModuleEvent::DECLARED),
-            Event::LoadedSource(m) => {
-                !crate::private::stashes(&m.extra, LoadedSourceEvent::DECLARED)
-            }
-            Event::Process(m) => {
-                !crate::private::stashes(&m.extra, ProcessEvent::DECLARED)
-            }
-            Event::Capabilities(m) => {
-                !crate::private::stashes(&m.extra, CapabilitiesEvent::DECLARED)
-            }
-            Event::ProgressStart(m) => {
-                !crate::private::stashes(&m.extra, ProgressStartEvent::DECLARED)
-            }
-            Event::ProgressUpdate(m) => {
-                !crate::private::stashes(&m.extra, ProgressUpdateEvent::DECLARED)
-            }
-            Event::ProgressEnd(m) => {
-                !crate::private::stashes(&m.extra, ProgressEndEvent::DECLARED)
-            }
-            Event::Invalidated(m) => {
-                !crate::private::stashes(&m.extra, InvalidatedEvent::DECLARED)
-            }
-            Event::Memory(m) => !crate::private::stashes(&m.extra, MemoryEvent::DECLARED),
+        let (extra, declared) = match self {
+            Event::Initialized(m) => (&m.extra, InitializedEvent::DECLARED),
+            Event::Stopped(m) => (&m.extra, StoppedEvent::DECLARED),
+            Event::Continued(m) => (&m.extra, ContinuedEvent::DECLARED),
+            Event::Exited(m) => (&m.extra, ExitedEvent::DECLARED),
+            Event::Terminated(m) => (&m.extra, TerminatedEvent::DECLARED),
+            Event::Thread(m) => (&m.extra, ThreadEvent::DECLARED),
+            Event::Output(m) => (&m.extra, OutputEvent::DECLARED),
+            Event::Breakpoint(m) => (&m.extra, BreakpointEvent::DECLARED),
+            Event::Module(m) => (&m.extra, ModuleEvent::DECLARED),
+            Event::LoadedSource(m) => (&m.extra, LoadedSourceEvent::DECLARED),
+            Event::Process(m) => (&m.extra, ProcessEvent::DECLARED),
+            Event::Capabilities(m) => (&m.extra, CapabilitiesEvent::DECLARED),
+            Event::ProgressStart(m) => (&m.extra, ProgressStartEvent::DECLARED),
+            Event::ProgressUpdate(m) => (&m.extra, ProgressUpdateEvent::DECLARED),
+            Event::ProgressEnd(m) => (&m.extra, ProgressEndEvent::DECLARED),
+            Event::Invalidated(m) => (&m.extra, InvalidatedEvent::DECLARED),
+            Event::Memory(m) => (&m.extra, MemoryEvent::DECLARED),
             #[cfg(feature = "debugpy")]
             Event::PydevdInputRequested(m) => {
-                !crate::private::stashes(&m.extra, PydevdInputRequestedEvent::DECLARED)
+                (&m.extra, PydevdInputRequestedEvent::DECLARED)
             }
-            Event::Custom(_) => false,
-        }
+            Event::Custom(_) => return false,
+        };
+        !crate::private::stashes(extra, declared)
     }
 }
 impl serde::Serialize for Event {
