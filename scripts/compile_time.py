@@ -12,6 +12,16 @@ and the rlib size. Also prints the generated lines of dapkit-types. Needs networ
 the crates registry for the first run (the crates are then in cargo's cache).
 
 The target of issue 11: dapkit-types <= 1.5x the slower registry crate in both profiles.
+
+With --use, measures instead what each crate costs an adapter that uses it: a second probe
+workspace holds one small library crate per DAP crate that decodes the requests a client
+sends and encodes the responses and events an adapter sends, through that crate's types and
+its decoding path (dapkit-types: `ProtocolMessage`; `dap`: serde_json into `requests::Request`
+and out of `base_message::BaseMessage`; debugserver-types, which has no message enum: serde_json
+into each `*Request` type and out of each `*Response` and `*Event` type). The registry crates'
+serde impls are generic, so their machine code is made in the crate that uses them; dapkit-types
+makes its decoders and encoders itself. Printed per crate: the dependency's time, the using
+crate's time, their sum, and the sum as a ratio of the slower registry crate's sum.
 """
 
 import glob
@@ -41,6 +51,97 @@ debugserver-types = "=0.5.0"
 """
 
 
+USE_MEMBERS = ["use-dapkit", "use-dap", "use-debugserver-types"]
+
+USE_WORKSPACE = """[workspace]
+members = ["use-dapkit", "use-dap", "use-debugserver-types"]
+resolver = "2"
+"""
+
+USE_MANIFEST = """[package]
+name = "{name}"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+serde_json = "1"
+{dep}
+"""
+
+USE_DAPKIT = """//! An adapter's decoding and encoding with dapkit-types.
+pub fn decode(text: &str) -> Option<dapkit_types::ProtocolMessage> {
+    text.parse().ok()
+}
+
+pub fn encode(message: &dapkit_types::ProtocolMessage) -> Vec<u8> {
+    message.to_vec()
+}
+"""
+
+USE_DAP = """//! An adapter's decoding and encoding with dap (its default features: requests in,
+//! responses, events and reverse requests out).
+pub fn decode(text: &str) -> Option<dap::requests::Request> {
+    serde_json::from_str(text).ok()
+}
+
+pub fn encode(message: &dap::base_message::BaseMessage) -> String {
+    serde_json::to_string(message).unwrap_or_default()
+}
+"""
+
+
+def use_debugserver_types(schema):
+    """The debugserver-types user: a decoder per request type, an encoder per response and
+    event type (the crate has no message enum), named from the crate's own schema."""
+    with open(schema, encoding="utf-8") as f:
+        names = sorted(json.load(f)["definitions"])
+    requests = [n for n in names if n.endswith("Request") and n != "Request"]
+    outgoing = [n for n in names if (n.endswith("Response") or n.endswith("Event")) and n not in ("Response", "Event")]
+    arms = "".join(
+        f'        "{n[0].lower()}{n[1:-len("Request")]}" => serde_json::from_str::<debugserver_types::{n}>(text).is_ok(),\n'
+        for n in requests
+    )
+    encoders = "".join(
+        f"pub fn encode_{n.lower()}(m: &debugserver_types::{n}) -> String {{\n"
+        f"    serde_json::to_string(m).unwrap_or_default()\n}}\n\n"
+        for n in outgoing
+    )
+    return (
+        "//! An adapter's decoding and encoding with debugserver-types.\n"
+        "pub fn decode(command: &str, text: &str) -> bool {\n    match command {\n"
+        f"{arms}        _ => false,\n    }}\n}}\n\n{encoders}"
+    )
+
+
+def write_use_probe(work, env):
+    """The --use workspace; fetches its dependencies (so download time never counts)."""
+    deps = {
+        "use-dapkit": (f'dapkit-types = {{ path = "{REPO}/dap-types" }}', USE_DAPKIT),
+        "use-dap": ('dap = "=0.4.1-alpha1"', USE_DAP),
+        "use-debugserver-types": ('debugserver-types = "=0.5.0"', ""),
+    }
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, "Cargo.toml"), "w") as f:
+        f.write(USE_WORKSPACE)
+    for name, (dep, code) in deps.items():
+        os.makedirs(os.path.join(work, name, "src"), exist_ok=True)
+        with open(os.path.join(work, name, "Cargo.toml"), "w") as f:
+            f.write(USE_MANIFEST.format(name=name, dep=dep))
+        with open(os.path.join(work, name, "src", "lib.rs"), "w") as f:
+            f.write(code)
+    manifest = os.path.join(work, "Cargo.toml")
+    subprocess.run(["cargo", "fetch", "--manifest-path", manifest], check=True, env=env)
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--manifest-path", manifest],
+        check=True, env=env, capture_output=True, text=True,
+    )
+    pkg = [p for p in json.loads(meta.stdout)["packages"] if p["name"] == "debugserver-types"]
+    schema = os.path.join(os.path.dirname(pkg[0]["manifest_path"]), "src", "schema.json")
+    with open(os.path.join(work, "use-debugserver-types", "src", "lib.rs"), "w") as f:
+        f.write(use_debugserver_types(schema))
+
+
 def unit_times(html):
     """(crate name, target kind) -> seconds, from cargo's timing report."""
     m = re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S)
@@ -63,39 +164,65 @@ def generated_lines():
     return total
 
 
+def build(work, env, profile):
+    """Builds the probe in `work` from clean; per-unit seconds from cargo's timing report."""
+    shutil.rmtree(os.path.join(work, "target"), ignore_errors=True)
+    cmd = ["cargo", "build", "--timings", "--manifest-path", os.path.join(work, "Cargo.toml")]
+    if profile == "release":
+        cmd.append("--release")
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    reports = sorted(glob.glob(os.path.join(work, "target", "cargo-timings", "cargo-timing-*.html")))
+    with open(reports[-1], encoding="utf-8") as f:
+        return unit_times(f.read())
+
+
 def main(argv):
     profiles = ["debug", "release"]
     keep = None
+    use = False
     while argv:
         arg = argv.pop(0)
         if arg == "--profiles" and argv:
             profiles = argv.pop(0).split(",")
         elif arg == "--keep" and argv:
             keep = os.path.abspath(argv.pop(0))
+        elif arg == "--use":
+            use = True
         else:
             print(__doc__)
             return 2
     work = keep or tempfile.mkdtemp(prefix="dapkit-compile-probe-")
-    os.makedirs(os.path.join(work, "src"), exist_ok=True)
-    with open(os.path.join(work, "Cargo.toml"), "w") as f:
-        f.write(MANIFEST.format(repo=REPO))
-    with open(os.path.join(work, "src", "lib.rs"), "w") as f:
-        f.write("pub use dap; pub use dapkit_types; pub use debugserver_types;\n")
     env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "target"), CARGO_TERM_COLOR="never")
-    # Fetch first, so download time never counts.
-    subprocess.run(["cargo", "fetch", "--manifest-path", os.path.join(work, "Cargo.toml")], check=True, env=env)
+    if use:
+        write_use_probe(work, env)
+    else:
+        os.makedirs(os.path.join(work, "src"), exist_ok=True)
+        with open(os.path.join(work, "Cargo.toml"), "w") as f:
+            f.write(MANIFEST.format(repo=REPO))
+        with open(os.path.join(work, "src", "lib.rs"), "w") as f:
+            f.write("pub use dap; pub use dapkit_types; pub use debugserver_types;\n")
+        # Fetch first, so download time never counts.
+        subprocess.run(["cargo", "fetch", "--manifest-path", os.path.join(work, "Cargo.toml")], check=True, env=env)
     print(f"generated lines of dapkit-types: {generated_lines()}")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (the figures are only comparable within one run)")
+    if use:
+        print(f"{'profile':8} {'crate':18} {'dependency':>10} {'user crate':>10} {'sum':>6} {'vs slower registry sum':>23}")
+        for profile in profiles:
+            times = build(work, env, profile)
+            sums = {}
+            for crate, member in zip(CRATES, USE_MEMBERS):
+                dep, user = times.get(crate, float("nan")), times.get(member, float("nan"))
+                sums[crate] = (dep, user, dep + user)
+            slower = max(sums["dap"][2], sums["debugserver-types"][2])
+            for crate in CRATES:
+                dep, user, total = sums[crate]
+                print(f"{profile:8} {crate:18} {dep:10.1f} {user:10.1f} {total:6.1f} {total / slower:22.2f}x")
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     rows = []
     for profile in profiles:
-        shutil.rmtree(os.path.join(work, "target"), ignore_errors=True)
-        cmd = ["cargo", "build", "--timings", "--manifest-path", os.path.join(work, "Cargo.toml")]
-        if profile == "release":
-            cmd.append("--release")
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-        reports = sorted(glob.glob(os.path.join(work, "target", "cargo-timings", "cargo-timing-*.html")))
-        with open(reports[-1], encoding="utf-8") as f:
-            times = unit_times(f.read())
+        times = build(work, env, profile)
         deps = os.path.join(work, "target", profile, "deps")
         slower = max(times.get("dap", 0.0), times.get("debugserver-types", 0.0))
         for crate in CRATES:
