@@ -227,9 +227,8 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Consumes the `{` that opens an object. Out of line: one copy for the crate rather than
-    /// one per generated decoder (compile time).
-    #[inline(never)]
+    /// Consumes the `{` that opens an object.
+    #[inline]
     pub fn begin_object(&mut self) -> Res<()> {
         self.open(b'{')
     }
