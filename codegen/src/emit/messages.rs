@@ -249,13 +249,13 @@ fn dispatch_enum(
             let v = ident(&m.variant);
             let t = ident(&m.def.name);
             let cfg = cfg_attr(m.def.feature.as_deref());
-            quote! { #cfg #name::#v(m) => (&m.extra, #t::DECLARED), }
+            quote! { #cfg #name::#v(m) => Some((&m.extra, #t::DECLARED)), }
         })
         .collect();
     if let Some(e) = error {
         let t = ident(e);
         standard_arms
-            .push(quote! { #name::Error(m) => (&m.extra, #t::DECLARED), });
+            .push(quote! { #name::Error(m) => Some((&m.extra, #t::DECLARED)), });
     }
     let wire_arms = messages.iter().map(|m| {
         let v = ident(&m.variant);
@@ -351,12 +351,15 @@ fn dispatch_enum(
             /// Whether the message is one the schema defines and decoded fully into its typed
             /// form (no declared property kept as raw JSON at its top level).
             pub fn is_standard(&self) -> bool {
-                // One call of `stashes`, not one inlined per variant.
-                let (extra, declared) = match self {
-                    #( #standard_arms )*
-                    #name::Custom(_) => return false,
-                };
-                !crate::private::stashes(extra, declared)
+                // One call of `stashes` after the match, not one inlined into each arm
+                // (compile time); `None` for `Custom`, also the only arm left when every
+                // typed one is switched off by a feature.
+                let typed: Option<(&serde_json::Map<String, serde_json::Value>, &[&str])> =
+                    match self {
+                        #( #standard_arms )*
+                        #name::Custom(_) => None,
+                    };
+                typed.is_some_and(|(extra, declared)| !crate::private::stashes(extra, declared))
             }
 
         }

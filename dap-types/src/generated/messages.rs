@@ -17045,93 +17045,107 @@ impl Request {
     /// Whether the message is one the schema defines and decoded fully into its typed
     /// form (no declared property kept as raw JSON at its top level).
     pub fn is_standard(&self) -> bool {
-        let (extra, declared) = match self {
-            Request::Cancel(m) => (&m.extra, CancelRequest::DECLARED),
-            Request::RunInTerminal(m) => (&m.extra, RunInTerminalRequest::DECLARED),
-            Request::StartDebugging(m) => (&m.extra, StartDebuggingRequest::DECLARED),
-            Request::Initialize(m) => (&m.extra, InitializeRequest::DECLARED),
+        let typed: Option<(&serde_json::Map<String, serde_json::Value>, &[&str])> = match self {
+            Request::Cancel(m) => Some((&m.extra, CancelRequest::DECLARED)),
+            Request::RunInTerminal(m) => Some((&m.extra, RunInTerminalRequest::DECLARED)),
+            Request::StartDebugging(m) => {
+                Some((&m.extra, StartDebuggingRequest::DECLARED))
+            }
+            Request::Initialize(m) => Some((&m.extra, InitializeRequest::DECLARED)),
             Request::ConfigurationDone(m) => {
-                (&m.extra, ConfigurationDoneRequest::DECLARED)
+                Some((&m.extra, ConfigurationDoneRequest::DECLARED))
             }
-            Request::Launch(m) => (&m.extra, LaunchRequest::DECLARED),
-            Request::Attach(m) => (&m.extra, AttachRequest::DECLARED),
-            Request::Restart(m) => (&m.extra, RestartRequest::DECLARED),
-            Request::Disconnect(m) => (&m.extra, DisconnectRequest::DECLARED),
-            Request::Terminate(m) => (&m.extra, TerminateRequest::DECLARED),
+            Request::Launch(m) => Some((&m.extra, LaunchRequest::DECLARED)),
+            Request::Attach(m) => Some((&m.extra, AttachRequest::DECLARED)),
+            Request::Restart(m) => Some((&m.extra, RestartRequest::DECLARED)),
+            Request::Disconnect(m) => Some((&m.extra, DisconnectRequest::DECLARED)),
+            Request::Terminate(m) => Some((&m.extra, TerminateRequest::DECLARED)),
             Request::BreakpointLocations(m) => {
-                (&m.extra, BreakpointLocationsRequest::DECLARED)
+                Some((&m.extra, BreakpointLocationsRequest::DECLARED))
             }
-            Request::SetBreakpoints(m) => (&m.extra, SetBreakpointsRequest::DECLARED),
+            Request::SetBreakpoints(m) => {
+                Some((&m.extra, SetBreakpointsRequest::DECLARED))
+            }
             Request::SetFunctionBreakpoints(m) => {
-                (&m.extra, SetFunctionBreakpointsRequest::DECLARED)
+                Some((&m.extra, SetFunctionBreakpointsRequest::DECLARED))
             }
             Request::SetExceptionBreakpoints(m) => {
-                (&m.extra, SetExceptionBreakpointsRequest::DECLARED)
+                Some((&m.extra, SetExceptionBreakpointsRequest::DECLARED))
             }
             Request::DataBreakpointInfo(m) => {
-                (&m.extra, DataBreakpointInfoRequest::DECLARED)
+                Some((&m.extra, DataBreakpointInfoRequest::DECLARED))
             }
             Request::SetDataBreakpoints(m) => {
-                (&m.extra, SetDataBreakpointsRequest::DECLARED)
+                Some((&m.extra, SetDataBreakpointsRequest::DECLARED))
             }
             Request::SetInstructionBreakpoints(m) => {
-                (&m.extra, SetInstructionBreakpointsRequest::DECLARED)
+                Some((&m.extra, SetInstructionBreakpointsRequest::DECLARED))
             }
-            Request::Continue(m) => (&m.extra, ContinueRequest::DECLARED),
-            Request::Next(m) => (&m.extra, NextRequest::DECLARED),
-            Request::StepIn(m) => (&m.extra, StepInRequest::DECLARED),
-            Request::StepOut(m) => (&m.extra, StepOutRequest::DECLARED),
-            Request::StepBack(m) => (&m.extra, StepBackRequest::DECLARED),
-            Request::ReverseContinue(m) => (&m.extra, ReverseContinueRequest::DECLARED),
-            Request::RestartFrame(m) => (&m.extra, RestartFrameRequest::DECLARED),
-            Request::Goto(m) => (&m.extra, GotoRequest::DECLARED),
-            Request::Pause(m) => (&m.extra, PauseRequest::DECLARED),
-            Request::StackTrace(m) => (&m.extra, StackTraceRequest::DECLARED),
-            Request::Scopes(m) => (&m.extra, ScopesRequest::DECLARED),
-            Request::Variables(m) => (&m.extra, VariablesRequest::DECLARED),
-            Request::SetVariable(m) => (&m.extra, SetVariableRequest::DECLARED),
-            Request::Source(m) => (&m.extra, SourceRequest::DECLARED),
-            Request::Threads(m) => (&m.extra, ThreadsRequest::DECLARED),
-            Request::TerminateThreads(m) => (&m.extra, TerminateThreadsRequest::DECLARED),
-            Request::Modules(m) => (&m.extra, ModulesRequest::DECLARED),
-            Request::LoadedSources(m) => (&m.extra, LoadedSourcesRequest::DECLARED),
-            Request::Evaluate(m) => (&m.extra, EvaluateRequest::DECLARED),
-            Request::SetExpression(m) => (&m.extra, SetExpressionRequest::DECLARED),
-            Request::StepInTargets(m) => (&m.extra, StepInTargetsRequest::DECLARED),
-            Request::GotoTargets(m) => (&m.extra, GotoTargetsRequest::DECLARED),
-            Request::Completions(m) => (&m.extra, CompletionsRequest::DECLARED),
-            Request::ExceptionInfo(m) => (&m.extra, ExceptionInfoRequest::DECLARED),
-            Request::ReadMemory(m) => (&m.extra, ReadMemoryRequest::DECLARED),
-            Request::WriteMemory(m) => (&m.extra, WriteMemoryRequest::DECLARED),
-            Request::Disassemble(m) => (&m.extra, DisassembleRequest::DECLARED),
-            Request::Locations(m) => (&m.extra, LocationsRequest::DECLARED),
+            Request::Continue(m) => Some((&m.extra, ContinueRequest::DECLARED)),
+            Request::Next(m) => Some((&m.extra, NextRequest::DECLARED)),
+            Request::StepIn(m) => Some((&m.extra, StepInRequest::DECLARED)),
+            Request::StepOut(m) => Some((&m.extra, StepOutRequest::DECLARED)),
+            Request::StepBack(m) => Some((&m.extra, StepBackRequest::DECLARED)),
+            Request::ReverseContinue(m) => {
+                Some((&m.extra, ReverseContinueRequest::DECLARED))
+            }
+            Request::RestartFrame(m) => Some((&m.extra, RestartFrameRequest::DECLARED)),
+            Request::Goto(m) => Some((&m.extra, GotoRequest::DECLARED)),
+            Request::Pause(m) => Some((&m.extra, PauseRequest::DECLARED)),
+            Request::StackTrace(m) => Some((&m.extra, StackTraceRequest::DECLARED)),
+            Request::Scopes(m) => Some((&m.extra, ScopesRequest::DECLARED)),
+            Request::Variables(m) => Some((&m.extra, VariablesRequest::DECLARED)),
+            Request::SetVariable(m) => Some((&m.extra, SetVariableRequest::DECLARED)),
+            Request::Source(m) => Some((&m.extra, SourceRequest::DECLARED)),
+            Request::Threads(m) => Some((&m.extra, ThreadsRequest::DECLARED)),
+            Request::TerminateThreads(m) => {
+                Some((&m.extra, TerminateThreadsRequest::DECLARED))
+            }
+            Request::Modules(m) => Some((&m.extra, ModulesRequest::DECLARED)),
+            Request::LoadedSources(m) => Some((&m.extra, LoadedSourcesRequest::DECLARED)),
+            Request::Evaluate(m) => Some((&m.extra, EvaluateRequest::DECLARED)),
+            Request::SetExpression(m) => Some((&m.extra, SetExpressionRequest::DECLARED)),
+            Request::StepInTargets(m) => Some((&m.extra, StepInTargetsRequest::DECLARED)),
+            Request::GotoTargets(m) => Some((&m.extra, GotoTargetsRequest::DECLARED)),
+            Request::Completions(m) => Some((&m.extra, CompletionsRequest::DECLARED)),
+            Request::ExceptionInfo(m) => Some((&m.extra, ExceptionInfoRequest::DECLARED)),
+            Request::ReadMemory(m) => Some((&m.extra, ReadMemoryRequest::DECLARED)),
+            Request::WriteMemory(m) => Some((&m.extra, WriteMemoryRequest::DECLARED)),
+            Request::Disassemble(m) => Some((&m.extra, DisassembleRequest::DECLARED)),
+            Request::Locations(m) => Some((&m.extra, LocationsRequest::DECLARED)),
             #[cfg(feature = "debugpy")]
             Request::SetDebuggerProperty(m) => {
-                (&m.extra, SetDebuggerPropertyRequest::DECLARED)
+                Some((&m.extra, SetDebuggerPropertyRequest::DECLARED))
             }
             #[cfg(feature = "debugpy")]
             Request::SetPydevdSourceMap(m) => {
-                (&m.extra, SetPydevdSourceMapRequest::DECLARED)
+                Some((&m.extra, SetPydevdSourceMapRequest::DECLARED))
             }
             #[cfg(feature = "debugpy")]
-            Request::PydevdSystemInfo(m) => (&m.extra, PydevdSystemInfoRequest::DECLARED),
+            Request::PydevdSystemInfo(m) => {
+                Some((&m.extra, PydevdSystemInfoRequest::DECLARED))
+            }
             #[cfg(feature = "debugpy")]
-            Request::PydevdAuthorize(m) => (&m.extra, PydevdAuthorizeRequest::DECLARED),
+            Request::PydevdAuthorize(m) => {
+                Some((&m.extra, PydevdAuthorizeRequest::DECLARED))
+            }
             #[cfg(feature = "jupyter")]
-            Request::DumpCell(m) => (&m.extra, DumpCellRequest::DECLARED),
+            Request::DumpCell(m) => Some((&m.extra, DumpCellRequest::DECLARED)),
             #[cfg(feature = "jupyter")]
-            Request::DebugInfo(m) => (&m.extra, DebugInfoRequest::DECLARED),
+            Request::DebugInfo(m) => Some((&m.extra, DebugInfoRequest::DECLARED)),
             #[cfg(feature = "jupyter")]
-            Request::InspectVariables(m) => (&m.extra, InspectVariablesRequest::DECLARED),
+            Request::InspectVariables(m) => {
+                Some((&m.extra, InspectVariablesRequest::DECLARED))
+            }
             #[cfg(feature = "jupyter")]
             Request::RichInspectVariables(m) => {
-                (&m.extra, RichInspectVariablesRequest::DECLARED)
+                Some((&m.extra, RichInspectVariablesRequest::DECLARED))
             }
             #[cfg(feature = "jupyter")]
-            Request::CopyToGlobals(m) => (&m.extra, CopyToGlobalsRequest::DECLARED),
-            Request::Custom(_) => return false,
+            Request::CopyToGlobals(m) => Some((&m.extra, CopyToGlobalsRequest::DECLARED)),
+            Request::Custom(_) => None,
         };
-        !crate::private::stashes(extra, declared)
+        typed.is_some_and(|(extra, declared)| !crate::private::stashes(extra, declared))
     }
 }
 impl serde::Serialize for Request {
@@ -18336,100 +18350,120 @@ impl Response {
     /// Whether the message is one the schema defines and decoded fully into its typed
     /// form (no declared property kept as raw JSON at its top level).
     pub fn is_standard(&self) -> bool {
-        let (extra, declared) = match self {
-            Response::Cancel(m) => (&m.extra, CancelResponse::DECLARED),
-            Response::RunInTerminal(m) => (&m.extra, RunInTerminalResponse::DECLARED),
-            Response::StartDebugging(m) => (&m.extra, StartDebuggingResponse::DECLARED),
-            Response::Initialize(m) => (&m.extra, InitializeResponse::DECLARED),
+        let typed: Option<(&serde_json::Map<String, serde_json::Value>, &[&str])> = match self {
+            Response::Cancel(m) => Some((&m.extra, CancelResponse::DECLARED)),
+            Response::RunInTerminal(m) => {
+                Some((&m.extra, RunInTerminalResponse::DECLARED))
+            }
+            Response::StartDebugging(m) => {
+                Some((&m.extra, StartDebuggingResponse::DECLARED))
+            }
+            Response::Initialize(m) => Some((&m.extra, InitializeResponse::DECLARED)),
             Response::ConfigurationDone(m) => {
-                (&m.extra, ConfigurationDoneResponse::DECLARED)
+                Some((&m.extra, ConfigurationDoneResponse::DECLARED))
             }
-            Response::Launch(m) => (&m.extra, LaunchResponse::DECLARED),
-            Response::Attach(m) => (&m.extra, AttachResponse::DECLARED),
-            Response::Restart(m) => (&m.extra, RestartResponse::DECLARED),
-            Response::Disconnect(m) => (&m.extra, DisconnectResponse::DECLARED),
-            Response::Terminate(m) => (&m.extra, TerminateResponse::DECLARED),
+            Response::Launch(m) => Some((&m.extra, LaunchResponse::DECLARED)),
+            Response::Attach(m) => Some((&m.extra, AttachResponse::DECLARED)),
+            Response::Restart(m) => Some((&m.extra, RestartResponse::DECLARED)),
+            Response::Disconnect(m) => Some((&m.extra, DisconnectResponse::DECLARED)),
+            Response::Terminate(m) => Some((&m.extra, TerminateResponse::DECLARED)),
             Response::BreakpointLocations(m) => {
-                (&m.extra, BreakpointLocationsResponse::DECLARED)
+                Some((&m.extra, BreakpointLocationsResponse::DECLARED))
             }
-            Response::SetBreakpoints(m) => (&m.extra, SetBreakpointsResponse::DECLARED),
+            Response::SetBreakpoints(m) => {
+                Some((&m.extra, SetBreakpointsResponse::DECLARED))
+            }
             Response::SetFunctionBreakpoints(m) => {
-                (&m.extra, SetFunctionBreakpointsResponse::DECLARED)
+                Some((&m.extra, SetFunctionBreakpointsResponse::DECLARED))
             }
             Response::SetExceptionBreakpoints(m) => {
-                (&m.extra, SetExceptionBreakpointsResponse::DECLARED)
+                Some((&m.extra, SetExceptionBreakpointsResponse::DECLARED))
             }
             Response::DataBreakpointInfo(m) => {
-                (&m.extra, DataBreakpointInfoResponse::DECLARED)
+                Some((&m.extra, DataBreakpointInfoResponse::DECLARED))
             }
             Response::SetDataBreakpoints(m) => {
-                (&m.extra, SetDataBreakpointsResponse::DECLARED)
+                Some((&m.extra, SetDataBreakpointsResponse::DECLARED))
             }
             Response::SetInstructionBreakpoints(m) => {
-                (&m.extra, SetInstructionBreakpointsResponse::DECLARED)
+                Some((&m.extra, SetInstructionBreakpointsResponse::DECLARED))
             }
-            Response::Continue(m) => (&m.extra, ContinueResponse::DECLARED),
-            Response::Next(m) => (&m.extra, NextResponse::DECLARED),
-            Response::StepIn(m) => (&m.extra, StepInResponse::DECLARED),
-            Response::StepOut(m) => (&m.extra, StepOutResponse::DECLARED),
-            Response::StepBack(m) => (&m.extra, StepBackResponse::DECLARED),
-            Response::ReverseContinue(m) => (&m.extra, ReverseContinueResponse::DECLARED),
-            Response::RestartFrame(m) => (&m.extra, RestartFrameResponse::DECLARED),
-            Response::Goto(m) => (&m.extra, GotoResponse::DECLARED),
-            Response::Pause(m) => (&m.extra, PauseResponse::DECLARED),
-            Response::StackTrace(m) => (&m.extra, StackTraceResponse::DECLARED),
-            Response::Scopes(m) => (&m.extra, ScopesResponse::DECLARED),
-            Response::Variables(m) => (&m.extra, VariablesResponse::DECLARED),
-            Response::SetVariable(m) => (&m.extra, SetVariableResponse::DECLARED),
-            Response::Source(m) => (&m.extra, SourceResponse::DECLARED),
-            Response::Threads(m) => (&m.extra, ThreadsResponse::DECLARED),
+            Response::Continue(m) => Some((&m.extra, ContinueResponse::DECLARED)),
+            Response::Next(m) => Some((&m.extra, NextResponse::DECLARED)),
+            Response::StepIn(m) => Some((&m.extra, StepInResponse::DECLARED)),
+            Response::StepOut(m) => Some((&m.extra, StepOutResponse::DECLARED)),
+            Response::StepBack(m) => Some((&m.extra, StepBackResponse::DECLARED)),
+            Response::ReverseContinue(m) => {
+                Some((&m.extra, ReverseContinueResponse::DECLARED))
+            }
+            Response::RestartFrame(m) => Some((&m.extra, RestartFrameResponse::DECLARED)),
+            Response::Goto(m) => Some((&m.extra, GotoResponse::DECLARED)),
+            Response::Pause(m) => Some((&m.extra, PauseResponse::DECLARED)),
+            Response::StackTrace(m) => Some((&m.extra, StackTraceResponse::DECLARED)),
+            Response::Scopes(m) => Some((&m.extra, ScopesResponse::DECLARED)),
+            Response::Variables(m) => Some((&m.extra, VariablesResponse::DECLARED)),
+            Response::SetVariable(m) => Some((&m.extra, SetVariableResponse::DECLARED)),
+            Response::Source(m) => Some((&m.extra, SourceResponse::DECLARED)),
+            Response::Threads(m) => Some((&m.extra, ThreadsResponse::DECLARED)),
             Response::TerminateThreads(m) => {
-                (&m.extra, TerminateThreadsResponse::DECLARED)
+                Some((&m.extra, TerminateThreadsResponse::DECLARED))
             }
-            Response::Modules(m) => (&m.extra, ModulesResponse::DECLARED),
-            Response::LoadedSources(m) => (&m.extra, LoadedSourcesResponse::DECLARED),
-            Response::Evaluate(m) => (&m.extra, EvaluateResponse::DECLARED),
-            Response::SetExpression(m) => (&m.extra, SetExpressionResponse::DECLARED),
-            Response::StepInTargets(m) => (&m.extra, StepInTargetsResponse::DECLARED),
-            Response::GotoTargets(m) => (&m.extra, GotoTargetsResponse::DECLARED),
-            Response::Completions(m) => (&m.extra, CompletionsResponse::DECLARED),
-            Response::ExceptionInfo(m) => (&m.extra, ExceptionInfoResponse::DECLARED),
-            Response::ReadMemory(m) => (&m.extra, ReadMemoryResponse::DECLARED),
-            Response::WriteMemory(m) => (&m.extra, WriteMemoryResponse::DECLARED),
-            Response::Disassemble(m) => (&m.extra, DisassembleResponse::DECLARED),
-            Response::Locations(m) => (&m.extra, LocationsResponse::DECLARED),
+            Response::Modules(m) => Some((&m.extra, ModulesResponse::DECLARED)),
+            Response::LoadedSources(m) => {
+                Some((&m.extra, LoadedSourcesResponse::DECLARED))
+            }
+            Response::Evaluate(m) => Some((&m.extra, EvaluateResponse::DECLARED)),
+            Response::SetExpression(m) => {
+                Some((&m.extra, SetExpressionResponse::DECLARED))
+            }
+            Response::StepInTargets(m) => {
+                Some((&m.extra, StepInTargetsResponse::DECLARED))
+            }
+            Response::GotoTargets(m) => Some((&m.extra, GotoTargetsResponse::DECLARED)),
+            Response::Completions(m) => Some((&m.extra, CompletionsResponse::DECLARED)),
+            Response::ExceptionInfo(m) => {
+                Some((&m.extra, ExceptionInfoResponse::DECLARED))
+            }
+            Response::ReadMemory(m) => Some((&m.extra, ReadMemoryResponse::DECLARED)),
+            Response::WriteMemory(m) => Some((&m.extra, WriteMemoryResponse::DECLARED)),
+            Response::Disassemble(m) => Some((&m.extra, DisassembleResponse::DECLARED)),
+            Response::Locations(m) => Some((&m.extra, LocationsResponse::DECLARED)),
             #[cfg(feature = "debugpy")]
             Response::SetDebuggerProperty(m) => {
-                (&m.extra, SetDebuggerPropertyResponse::DECLARED)
+                Some((&m.extra, SetDebuggerPropertyResponse::DECLARED))
             }
             #[cfg(feature = "debugpy")]
             Response::SetPydevdSourceMap(m) => {
-                (&m.extra, SetPydevdSourceMapResponse::DECLARED)
+                Some((&m.extra, SetPydevdSourceMapResponse::DECLARED))
             }
             #[cfg(feature = "debugpy")]
             Response::PydevdSystemInfo(m) => {
-                (&m.extra, PydevdSystemInfoResponse::DECLARED)
+                Some((&m.extra, PydevdSystemInfoResponse::DECLARED))
             }
             #[cfg(feature = "debugpy")]
-            Response::PydevdAuthorize(m) => (&m.extra, PydevdAuthorizeResponse::DECLARED),
+            Response::PydevdAuthorize(m) => {
+                Some((&m.extra, PydevdAuthorizeResponse::DECLARED))
+            }
             #[cfg(feature = "jupyter")]
-            Response::DumpCell(m) => (&m.extra, DumpCellResponse::DECLARED),
+            Response::DumpCell(m) => Some((&m.extra, DumpCellResponse::DECLARED)),
             #[cfg(feature = "jupyter")]
-            Response::DebugInfo(m) => (&m.extra, DebugInfoResponse::DECLARED),
+            Response::DebugInfo(m) => Some((&m.extra, DebugInfoResponse::DECLARED)),
             #[cfg(feature = "jupyter")]
             Response::InspectVariables(m) => {
-                (&m.extra, InspectVariablesResponse::DECLARED)
+                Some((&m.extra, InspectVariablesResponse::DECLARED))
             }
             #[cfg(feature = "jupyter")]
             Response::RichInspectVariables(m) => {
-                (&m.extra, RichInspectVariablesResponse::DECLARED)
+                Some((&m.extra, RichInspectVariablesResponse::DECLARED))
             }
             #[cfg(feature = "jupyter")]
-            Response::CopyToGlobals(m) => (&m.extra, CopyToGlobalsResponse::DECLARED),
-            Response::Error(m) => (&m.extra, ErrorResponse::DECLARED),
-            Response::Custom(_) => return false,
+            Response::CopyToGlobals(m) => {
+                Some((&m.extra, CopyToGlobalsResponse::DECLARED))
+            }
+            Response::Error(m) => Some((&m.extra, ErrorResponse::DECLARED)),
+            Response::Custom(_) => None,
         };
-        !crate::private::stashes(extra, declared)
+        typed.is_some_and(|(extra, declared)| !crate::private::stashes(extra, declared))
     }
 }
 impl serde::Serialize for Response {
@@ -19325,31 +19359,31 @@ impl Event {
     /// Whether the message is one the schema defines and decoded fully into its typed
     /// form (no declared property kept as raw JSON at its top level).
     pub fn is_standard(&self) -> bool {
-        let (extra, declared) = match self {
-            Event::Initialized(m) => (&m.extra, InitializedEvent::DECLARED),
-            Event::Stopped(m) => (&m.extra, StoppedEvent::DECLARED),
-            Event::Continued(m) => (&m.extra, ContinuedEvent::DECLARED),
-            Event::Exited(m) => (&m.extra, ExitedEvent::DECLARED),
-            Event::Terminated(m) => (&m.extra, TerminatedEvent::DECLARED),
-            Event::Thread(m) => (&m.extra, ThreadEvent::DECLARED),
-            Event::Output(m) => (&m.extra, OutputEvent::DECLARED),
-            Event::Breakpoint(m) => (&m.extra, BreakpointEvent::DECLARED),
-            Event::Module(m) => (&m.extra, ModuleEvent::DECLARED),
-            Event::LoadedSource(m) => (&m.extra, LoadedSourceEvent::DECLARED),
-            Event::Process(m) => (&m.extra, ProcessEvent::DECLARED),
-            Event::Capabilities(m) => (&m.extra, CapabilitiesEvent::DECLARED),
-            Event::ProgressStart(m) => (&m.extra, ProgressStartEvent::DECLARED),
-            Event::ProgressUpdate(m) => (&m.extra, ProgressUpdateEvent::DECLARED),
-            Event::ProgressEnd(m) => (&m.extra, ProgressEndEvent::DECLARED),
-            Event::Invalidated(m) => (&m.extra, InvalidatedEvent::DECLARED),
-            Event::Memory(m) => (&m.extra, MemoryEvent::DECLARED),
+        let typed: Option<(&serde_json::Map<String, serde_json::Value>, &[&str])> = match self {
+            Event::Initialized(m) => Some((&m.extra, InitializedEvent::DECLARED)),
+            Event::Stopped(m) => Some((&m.extra, StoppedEvent::DECLARED)),
+            Event::Continued(m) => Some((&m.extra, ContinuedEvent::DECLARED)),
+            Event::Exited(m) => Some((&m.extra, ExitedEvent::DECLARED)),
+            Event::Terminated(m) => Some((&m.extra, TerminatedEvent::DECLARED)),
+            Event::Thread(m) => Some((&m.extra, ThreadEvent::DECLARED)),
+            Event::Output(m) => Some((&m.extra, OutputEvent::DECLARED)),
+            Event::Breakpoint(m) => Some((&m.extra, BreakpointEvent::DECLARED)),
+            Event::Module(m) => Some((&m.extra, ModuleEvent::DECLARED)),
+            Event::LoadedSource(m) => Some((&m.extra, LoadedSourceEvent::DECLARED)),
+            Event::Process(m) => Some((&m.extra, ProcessEvent::DECLARED)),
+            Event::Capabilities(m) => Some((&m.extra, CapabilitiesEvent::DECLARED)),
+            Event::ProgressStart(m) => Some((&m.extra, ProgressStartEvent::DECLARED)),
+            Event::ProgressUpdate(m) => Some((&m.extra, ProgressUpdateEvent::DECLARED)),
+            Event::ProgressEnd(m) => Some((&m.extra, ProgressEndEvent::DECLARED)),
+            Event::Invalidated(m) => Some((&m.extra, InvalidatedEvent::DECLARED)),
+            Event::Memory(m) => Some((&m.extra, MemoryEvent::DECLARED)),
             #[cfg(feature = "debugpy")]
             Event::PydevdInputRequested(m) => {
-                (&m.extra, PydevdInputRequestedEvent::DECLARED)
+                Some((&m.extra, PydevdInputRequestedEvent::DECLARED))
             }
-            Event::Custom(_) => return false,
+            Event::Custom(_) => None,
         };
-        !crate::private::stashes(extra, declared)
+        typed.is_some_and(|(extra, declared)| !crate::private::stashes(extra, declared))
     }
 }
 impl serde::Serialize for Event {
