@@ -254,8 +254,7 @@ fn dispatch_enum(
         .collect();
     if let Some(e) = error {
         let t = ident(e);
-        standard_arms
-            .push(quote! { #name::Error(m) => Some((&m.extra, #t::DECLARED)), });
+        standard_arms.push(quote! { #name::Error(m) => Some((&m.extra, #t::DECLARED)), });
     }
     let wire_arms = messages.iter().map(|m| {
         let v = ident(&m.variant);
