@@ -13,15 +13,17 @@ the crates registry for the first run (the crates are then in cargo's cache).
 
 The target of issue 11: dapkit-types <= 1.5x the slower registry crate in both profiles.
 
-With --use, measures instead what each crate costs an adapter that uses it: a second probe
-workspace holds one small library crate per DAP crate that decodes the requests a client
-sends and encodes the responses and events an adapter sends, through that crate's types and
-its decoding path (dapkit-types: `ProtocolMessage`; `dap`: serde_json into `requests::Request`
-and out of `base_message::BaseMessage`; debugserver-types, which has no message enum: serde_json
-into each `*Request` type and out of each `*Response` and `*Event` type). The registry crates'
-serde impls are generic, so their machine code is made in the crate that uses them; dapkit-types
-makes its decoders and encoders itself. Printed per crate: the dependency's time, the using
-crate's time, their sum, and the sum as a ratio of the slower registry crate's sum.
+With --use, measures instead what each crate costs a program that uses it, in two roles, one
+build each. A workspace holds one small library crate per DAP crate that decodes the messages
+the role receives and encodes those it sends, through that crate's types: an adapter decodes
+requests and encodes responses and events, a client the other way round. dapkit-types:
+`ProtocolMessage` (every kind, both ways, in both roles); `dap`: serde_json with
+`requests::Request` and `base_message::BaseMessage` (feature `client` for the client);
+debugserver-types, which has no message enum: serde_json with each `*Request`, `*Response` and
+`*Event` type, named from its schema. The registry crates' serde impls are generic, so their
+machine code is made in the crate that uses them; dapkit-types makes its decoders and encoders
+itself. Printed per role, profile and crate: the dependency's time, the using crate's time,
+their sum, and the sum as a ratio of the slower registry crate's sum.
 """
 
 import glob
@@ -69,7 +71,9 @@ serde_json = "1"
 {dep}
 """
 
-USE_DAPKIT = """//! An adapter's decoding and encoding with dapkit-types.
+# Each role's user crates. dapkit-types decodes and encodes every message kind through
+# `ProtocolMessage`, the same code in both roles.
+USE_DAPKIT = """//! Decoding and encoding with dapkit-types (every message kind, both ways).
 pub fn decode(text: &str) -> Option<dapkit_types::ProtocolMessage> {
     text.parse().ok()
 }
@@ -79,7 +83,12 @@ pub fn encode(message: &dapkit_types::ProtocolMessage) -> Vec<u8> {
 }
 """
 
-USE_DAP = """//! An adapter's decoding and encoding with dap (its default features: requests in,
+ROLES = {
+    # role: (dap's dependency line, dap user crate, debugserver-types: decoded suffixes,
+    #        encoded suffixes)
+    "adapter": (
+        'dap = "=0.4.1-alpha1"',
+        """//! An adapter's decoding and encoding with dap (default features: requests in,
 //! responses, events and reverse requests out).
 pub fn decode(text: &str) -> Option<dap::requests::Request> {
     serde_json::from_str(text).ok()
@@ -88,19 +97,40 @@ pub fn decode(text: &str) -> Option<dap::requests::Request> {
 pub fn encode(message: &dap::base_message::BaseMessage) -> String {
     serde_json::to_string(message).unwrap_or_default()
 }
-"""
+""",
+        ("Request",),
+        ("Response", "Event"),
+    ),
+    "client": (
+        'dap = { version = "=0.4.1-alpha1", features = ["client"] }',
+        """//! A client's decoding and encoding with dap (feature `client`: responses, events and
+//! reverse requests in, requests out).
+pub fn decode(text: &str) -> Option<dap::base_message::BaseMessage> {
+    serde_json::from_str(text).ok()
+}
+
+pub fn encode(message: &dap::requests::Request) -> String {
+    serde_json::to_string(message).unwrap_or_default()
+}
+""",
+        ("Response", "Event"),
+        ("Request",),
+    ),
+}
 
 
-def use_debugserver_types(schema):
-    """The debugserver-types user: a decoder per request type, an encoder per response and
-    event type (the crate has no message enum), named from the crate's own schema."""
+def use_debugserver_types(schema, decoded, encoded):
+    """The debugserver-types user: a decoder per incoming message type, an encoder per
+    outgoing one (the crate has no message enum), named from the crate's own schema."""
     with open(schema, encoding="utf-8") as f:
         names = sorted(json.load(f)["definitions"])
-    requests = [n for n in names if n.endswith("Request") and n != "Request"]
-    outgoing = [n for n in names if (n.endswith("Response") or n.endswith("Event")) and n not in ("Response", "Event")]
+    # The base definitions (`Request`, `Response`, `Event`) are not messages of their own.
+    kinds = [n for n in names if n not in ("Request", "Response", "Event")]
+    incoming = [n for n in kinds if n.endswith(decoded)]
+    outgoing = [n for n in kinds if n.endswith(encoded)]
     arms = "".join(
-        f'        "{n[0].lower()}{n[1:-len("Request")]}" => serde_json::from_str::<debugserver_types::{n}>(text).is_ok(),\n'
-        for n in requests
+        f'        "{n}" => serde_json::from_str::<debugserver_types::{n}>(text).is_ok(),\n'
+        for n in incoming
     )
     encoders = "".join(
         f"pub fn encode_{n.lower()}(m: &debugserver_types::{n}) -> String {{\n"
@@ -108,17 +138,19 @@ def use_debugserver_types(schema):
         for n in outgoing
     )
     return (
-        "//! An adapter's decoding and encoding with debugserver-types.\n"
-        "pub fn decode(command: &str, text: &str) -> bool {\n    match command {\n"
+        "//! Decoding and encoding with debugserver-types.\n"
+        "pub fn decode(kind: &str, text: &str) -> bool {\n    match kind {\n"
         f"{arms}        _ => false,\n    }}\n}}\n\n{encoders}"
     )
 
 
-def write_use_probe(work, env):
-    """The --use workspace; fetches its dependencies (so download time never counts)."""
+def write_use_probe(work, env, role):
+    """The --use workspace of one role; fetches its dependencies (so download time never
+    counts)."""
+    dap_dep, dap_code, decoded, encoded = ROLES[role]
     deps = {
         "use-dapkit": (f'dapkit-types = {{ path = "{REPO}/dap-types" }}', USE_DAPKIT),
-        "use-dap": ('dap = "=0.4.1-alpha1"', USE_DAP),
+        "use-dap": (dap_dep, dap_code),
         "use-debugserver-types": ('debugserver-types = "=0.5.0"', ""),
     }
     os.makedirs(work, exist_ok=True)
@@ -139,7 +171,7 @@ def write_use_probe(work, env):
     pkg = [p for p in json.loads(meta.stdout)["packages"] if p["name"] == "debugserver-types"]
     schema = os.path.join(os.path.dirname(pkg[0]["manifest_path"]), "src", "schema.json")
     with open(os.path.join(work, "use-debugserver-types", "src", "lib.rs"), "w") as f:
-        f.write(use_debugserver_types(schema))
+        f.write(use_debugserver_types(schema, decoded, encoded))
 
 
 def unit_times(html):
@@ -193,9 +225,7 @@ def main(argv):
             return 2
     work = keep or tempfile.mkdtemp(prefix="dapkit-compile-probe-")
     env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "target"), CARGO_TERM_COLOR="never")
-    if use:
-        write_use_probe(work, env)
-    else:
+    if not use:
         os.makedirs(os.path.join(work, "src"), exist_ok=True)
         with open(os.path.join(work, "Cargo.toml"), "w") as f:
             f.write(MANIFEST.format(repo=REPO))
@@ -206,17 +236,22 @@ def main(argv):
     print(f"generated lines of dapkit-types: {generated_lines()}")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (the figures are only comparable within one run)")
     if use:
-        print(f"{'profile':8} {'crate':18} {'dependency':>10} {'user crate':>10} {'sum':>6} {'vs slower registry sum':>23}")
-        for profile in profiles:
-            times = build(work, env, profile)
-            sums = {}
-            for crate, member in zip(CRATES, USE_MEMBERS):
-                dep, user = times.get(crate, float("nan")), times.get(member, float("nan"))
-                sums[crate] = (dep, user, dep + user)
-            slower = max(sums["dap"][2], sums["debugserver-types"][2])
-            for crate in CRATES:
-                dep, user, total = sums[crate]
-                print(f"{profile:8} {crate:18} {dep:10.1f} {user:10.1f} {total:6.1f} {total / slower:22.2f}x")
+        print(f"{'role':8} {'profile':8} {'crate':18} {'dependency':>10} {'user crate':>10} {'sum':>6} {'vs slower registry sum':>23}")
+        for role in ROLES:
+            # One build per role: `dap`'s `client` feature stays out of the adapter's build.
+            role_work = os.path.join(work, role)
+            role_env = dict(env, CARGO_TARGET_DIR=os.path.join(role_work, "target"))
+            write_use_probe(role_work, role_env, role)
+            for profile in profiles:
+                times = build(role_work, role_env, profile)
+                sums = {}
+                for crate, member in zip(CRATES, USE_MEMBERS):
+                    dep, user = times.get(crate, float("nan")), times.get(member, float("nan"))
+                    sums[crate] = (dep, user, dep + user)
+                slower = max(sums["dap"][2], sums["debugserver-types"][2])
+                for crate in CRATES:
+                    dep, user, total = sums[crate]
+                    print(f"{role:8} {profile:8} {crate:18} {dep:10.1f} {user:10.1f} {total:6.1f} {total / slower:22.2f}x", flush=True)
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
         return 0
