@@ -13,10 +13,12 @@ the crates registry for the first run (the crates are then in cargo's cache).
 
 The target of issue 11: dapkit-types <= 1.5x the slower registry crate in both profiles.
 
-With --use, measures instead what each crate costs a program that uses it, in two roles, one
-build each. A workspace holds one small library crate per DAP crate that decodes the messages
-the role receives and encodes those it sends, through that crate's types: an adapter decodes
-requests and encodes responses and events, a client the other way round. dapkit-types:
+With --use, measures instead what each crate costs a program that uses it, in two roles.
+Per role, one small library crate per DAP crate decodes the messages the role receives and
+encodes those it sends, through that crate's types: an adapter decodes requests and encodes
+responses and events (and the other way round for the reverse request runInTerminal), a
+client the other way round. Each of these crates is its own workspace, built alone from
+clean, one after the other (no build shares the machine or dependency features with another). dapkit-types:
 `ProtocolMessage` (every kind, both ways, in both roles); `dap`: serde_json with
 `requests::Request` and `base_message::BaseMessage` (feature `client` for the client);
 debugserver-types, which has no message enum: serde_json with each `*Request`, `*Response` and
@@ -45,7 +47,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
-dapkit-types = {{ path = "{repo}/dap-types" }}
+dapkit-types = {{ path = '{repo}/dap-types' }}
 dap = "=0.4.1-alpha1"
 debugserver-types = "=0.5.0"
 
@@ -54,11 +56,6 @@ debugserver-types = "=0.5.0"
 
 
 USE_MEMBERS = ["use-dapkit", "use-dap", "use-debugserver-types"]
-
-USE_WORKSPACE = """[workspace]
-members = ["use-dapkit", "use-dap", "use-debugserver-types"]
-resolver = "2"
-"""
 
 USE_MANIFEST = """[package]
 name = "{name}"
@@ -69,6 +66,9 @@ publish = false
 [dependencies]
 serde_json = "1"
 {dep}
+
+# Its own workspace: built alone, with only its own dependencies' features.
+[workspace]
 """
 
 # Each role's user crates. dapkit-types decodes and encodes every message kind through
@@ -126,8 +126,19 @@ def use_debugserver_types(schema, decoded, encoded):
         names = sorted(json.load(f)["definitions"])
     # The base definitions (`Request`, `Response`, `Event`) are not messages of their own.
     kinds = [n for n in names if n not in ("Request", "Response", "Event")]
-    incoming = [n for n in kinds if n.endswith(decoded)]
-    outgoing = [n for n in kinds if n.endswith(encoded)]
+
+    def direction(n):
+        # A reverse request (runInTerminal) goes the other way: the adapter sends the
+        # request and receives the response.
+        reverse = n.startswith("RunInTerminal")
+        if n.endswith(decoded):
+            return "out" if reverse else "in"
+        if n.endswith(encoded):
+            return "in" if reverse else "out"
+        return None
+
+    incoming = [n for n in kinds if direction(n) == "in"]
+    outgoing = [n for n in kinds if direction(n) == "out"]
     arms = "".join(
         f'        "{n}" => serde_json::from_str::<debugserver_types::{n}>(text).is_ok(),\n'
         for n in incoming
@@ -145,33 +156,36 @@ def use_debugserver_types(schema, decoded, encoded):
 
 
 def write_use_probe(work, env, role):
-    """The --use workspace of one role; fetches its dependencies (so download time never
-    counts)."""
+    """The --use crates of one role, each its own workspace in `work/<name>`; fetches their
+    dependencies (so download time never counts). Returns the crates' directories."""
     dap_dep, dap_code, decoded, encoded = ROLES[role]
     deps = {
-        "use-dapkit": (f'dapkit-types = {{ path = "{REPO}/dap-types" }}', USE_DAPKIT),
+        "use-dapkit": (f"dapkit-types = {{ path = '{REPO}/dap-types' }}", USE_DAPKIT),
         "use-dap": (dap_dep, dap_code),
         "use-debugserver-types": ('debugserver-types = "=0.5.0"', ""),
     }
-    os.makedirs(work, exist_ok=True)
-    with open(os.path.join(work, "Cargo.toml"), "w") as f:
-        f.write(USE_WORKSPACE)
+    dirs = {}
     for name, (dep, code) in deps.items():
-        os.makedirs(os.path.join(work, name, "src"), exist_ok=True)
-        with open(os.path.join(work, name, "Cargo.toml"), "w") as f:
+        crate = os.path.join(work, name)
+        os.makedirs(os.path.join(crate, "src"), exist_ok=True)
+        with open(os.path.join(crate, "Cargo.toml"), "w") as f:
             f.write(USE_MANIFEST.format(name=name, dep=dep))
-        with open(os.path.join(work, name, "src", "lib.rs"), "w") as f:
+        with open(os.path.join(crate, "src", "lib.rs"), "w") as f:
             f.write(code)
-    manifest = os.path.join(work, "Cargo.toml")
-    subprocess.run(["cargo", "fetch", "--manifest-path", manifest], check=True, env=env)
+        subprocess.run(["cargo", "fetch", "--manifest-path", os.path.join(crate, "Cargo.toml")], check=True, env=env)
+        dirs[name] = crate
+    manifest = os.path.join(dirs["use-debugserver-types"], "Cargo.toml")
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--manifest-path", manifest],
         check=True, env=env, capture_output=True, text=True,
     )
     pkg = [p for p in json.loads(meta.stdout)["packages"] if p["name"] == "debugserver-types"]
+    if not pkg:
+        raise SystemExit("cargo metadata lists no debugserver-types package")
     schema = os.path.join(os.path.dirname(pkg[0]["manifest_path"]), "src", "schema.json")
-    with open(os.path.join(work, "use-debugserver-types", "src", "lib.rs"), "w") as f:
+    with open(os.path.join(dirs["use-debugserver-types"], "src", "lib.rs"), "w") as f:
         f.write(use_debugserver_types(schema, decoded, encoded))
+    return dirs
 
 
 def unit_times(html):
@@ -204,6 +218,8 @@ def build(work, env, profile):
         cmd.append("--release")
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     reports = sorted(glob.glob(os.path.join(work, "target", "cargo-timings", "cargo-timing-*.html")))
+    if not reports:
+        raise SystemExit(f"cargo wrote no timing report under {work}/target/cargo-timings")
     with open(reports[-1], encoding="utf-8") as f:
         return unit_times(f.read())
 
@@ -238,14 +254,14 @@ def main(argv):
     if use:
         print(f"{'role':8} {'profile':8} {'crate':18} {'dependency':>10} {'user crate':>10} {'sum':>6} {'vs slower registry sum':>23}")
         for role in ROLES:
-            # One build per role: `dap`'s `client` feature stays out of the adapter's build.
-            role_work = os.path.join(work, role)
-            role_env = dict(env, CARGO_TARGET_DIR=os.path.join(role_work, "target"))
-            write_use_probe(role_work, role_env, role)
+            dirs = write_use_probe(os.path.join(work, role), env, role)
             for profile in profiles:
-                times = build(role_work, role_env, profile)
+                # Each crate built alone from clean, one after the other: no crate's build
+                # shares the machine with another's, nor its dependencies' features.
                 sums = {}
                 for crate, member in zip(CRATES, USE_MEMBERS):
+                    crate_env = dict(env, CARGO_TARGET_DIR=os.path.join(dirs[member], "target"))
+                    times = build(dirs[member], crate_env, profile)
                     dep, user = times.get(crate, float("nan")), times.get(member, float("nan"))
                     sums[crate] = (dep, user, dep + user)
                 slower = max(sums["dap"][2], sums["debugserver-types"][2])
