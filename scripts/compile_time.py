@@ -40,36 +40,22 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRATES = ["dapkit-types", "dap", "debugserver-types"]
 
+# Every probe crate: its own workspace, built alone, with only its own dependencies' features.
 MANIFEST = """[package]
-name = "dapkit-compile-probe"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-dapkit-types = {{ path = '{repo}/dap-types' }}
-dap = "=0.4.1-alpha1"
-debugserver-types = "=0.5.0"
-
-[workspace]
-"""
-
-
-USE_MEMBERS = ["use-dapkit", "use-dap", "use-debugserver-types"]
-
-USE_MANIFEST = """[package]
 name = "{name}"
 version = "0.0.0"
 edition = "2021"
 publish = false
 
 [dependencies]
-serde_json = "1"
-{dep}
+{deps}
 
-# Its own workspace: built alone, with only its own dependencies' features.
 [workspace]
 """
+
+DAPKIT_DEP = f"dapkit-types = {{ path = '{REPO}/dap-types' }}"
+
+USE_MEMBERS = ["use-dapkit", "use-dap", "use-debugserver-types"]
 
 # Each role's user crates. dapkit-types decodes and encodes every message kind through
 # `ProtocolMessage`, the same code in both roles.
@@ -155,29 +141,32 @@ def use_debugserver_types(schema, decoded, encoded):
     )
 
 
-def write_use_probe(work, env, role):
-    """The --use crates of one role, each its own workspace in `work/<name>`; fetches their
-    dependencies (so download time never counts). Returns the crates' directories."""
+def write_crate(crate, name, deps, code):
+    """A probe crate in `crate`; fetches its dependencies (so download time never counts)."""
+    os.makedirs(os.path.join(crate, "src"), exist_ok=True)
+    with open(os.path.join(crate, "Cargo.toml"), "w") as f:
+        f.write(MANIFEST.format(name=name, deps=deps))
+    with open(os.path.join(crate, "src", "lib.rs"), "w") as f:
+        f.write(code)
+    subprocess.run(["cargo", "fetch", "--manifest-path", os.path.join(crate, "Cargo.toml")], check=True)
+
+
+def write_use_probe(work, role):
+    """The --use crates of one role, each in `work/<name>`; returns their directories."""
     dap_dep, dap_code, decoded, encoded = ROLES[role]
     deps = {
-        "use-dapkit": (f"dapkit-types = {{ path = '{REPO}/dap-types' }}", USE_DAPKIT),
+        "use-dapkit": (DAPKIT_DEP, USE_DAPKIT),
         "use-dap": (dap_dep, dap_code),
         "use-debugserver-types": ('debugserver-types = "=0.5.0"', ""),
     }
     dirs = {}
     for name, (dep, code) in deps.items():
-        crate = os.path.join(work, name)
-        os.makedirs(os.path.join(crate, "src"), exist_ok=True)
-        with open(os.path.join(crate, "Cargo.toml"), "w") as f:
-            f.write(USE_MANIFEST.format(name=name, dep=dep))
-        with open(os.path.join(crate, "src", "lib.rs"), "w") as f:
-            f.write(code)
-        subprocess.run(["cargo", "fetch", "--manifest-path", os.path.join(crate, "Cargo.toml")], check=True, env=env)
-        dirs[name] = crate
+        dirs[name] = os.path.join(work, name)
+        write_crate(dirs[name], name, f'serde_json = "1"\n{dep}', code)
     manifest = os.path.join(dirs["use-debugserver-types"], "Cargo.toml")
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--manifest-path", manifest],
-        check=True, env=env, capture_output=True, text=True,
+        check=True, capture_output=True, text=True,
     )
     pkg = [p for p in json.loads(meta.stdout)["packages"] if p["name"] == "debugserver-types"]
     if not pkg:
@@ -189,7 +178,8 @@ def write_use_probe(work, env, role):
 
 
 def unit_times(html):
-    """(crate name, target kind) -> seconds, from cargo's timing report."""
+    """Crate name -> seconds of its units (build scripts left out), from cargo's timing
+    report."""
     m = re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S)
     if not m:
         raise SystemExit("no UNIT_DATA in the timing report: cargo's format changed?")
@@ -210,18 +200,65 @@ def generated_lines():
     return total
 
 
-def build(work, env, profile):
-    """Builds the probe in `work` from clean; per-unit seconds from cargo's timing report."""
-    shutil.rmtree(os.path.join(work, "target"), ignore_errors=True)
-    cmd = ["cargo", "build", "--timings", "--manifest-path", os.path.join(work, "Cargo.toml")]
+def build(crate, profile):
+    """Builds the probe crate in `crate` from clean (its own `target`); per-crate seconds from
+    cargo's timing report."""
+    target = os.path.join(crate, "target")
+    shutil.rmtree(target, ignore_errors=True)
+    cmd = ["cargo", "build", "--timings", "--manifest-path", os.path.join(crate, "Cargo.toml")]
     if profile == "release":
         cmd.append("--release")
+    env = dict(os.environ, CARGO_TARGET_DIR=target, CARGO_TERM_COLOR="never")
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    reports = sorted(glob.glob(os.path.join(work, "target", "cargo-timings", "cargo-timing-*.html")))
+    reports = sorted(glob.glob(os.path.join(target, "cargo-timings", "cargo-timing-*.html")))
     if not reports:
-        raise SystemExit(f"cargo wrote no timing report under {work}/target/cargo-timings")
+        raise SystemExit(f"cargo wrote no timing report under {target}/cargo-timings")
     with open(reports[-1], encoding="utf-8") as f:
         return unit_times(f.read())
+
+
+def measure_dependencies(work, profiles):
+    """The default mode: one probe crate depending on the three, built once per profile."""
+    write_crate(
+        work,
+        "dapkit-compile-probe",
+        f'{DAPKIT_DEP}\ndap = "=0.4.1-alpha1"\ndebugserver-types = "=0.5.0"',
+        "pub use dap; pub use dapkit_types; pub use debugserver_types;\n",
+    )
+    rows = []
+    for profile in profiles:
+        times = build(work, profile)
+        deps = os.path.join(work, "target", profile, "deps")
+        slower = max(times.get("dap", 0.0), times.get("debugserver-types", 0.0))
+        for crate in CRATES:
+            lib = crate.replace("-", "_")
+            rlibs = glob.glob(os.path.join(deps, f"lib{lib}-*.rlib"))
+            size = max((os.path.getsize(p) for p in rlibs), default=0)
+            t = times.get(crate)
+            ratio = t / slower if t and slower else float("nan")
+            rows.append((profile, crate, t, ratio, size))
+    print(f"{'profile':8} {'crate':18} {'seconds':>8} {'vs slower registry':>19} {'rlib bytes':>11}")
+    for profile, crate, t, ratio, size in rows:
+        t_text = f"{t:8.1f}" if t is not None else "       ?"
+        print(f"{profile:8} {crate:18} {t_text} {ratio:18.2f}x {size:11d}")
+
+
+def measure_use(work, profiles):
+    """--use: per role and profile, each user crate built alone from clean, one after the
+    other (no build shares the machine, nor its dependencies' features, with another)."""
+    print(f"{'role':8} {'profile':8} {'crate':18} {'dependency':>10} {'user crate':>10} {'sum':>6} {'vs slower registry sum':>23}")
+    for role in ROLES:
+        dirs = write_use_probe(os.path.join(work, role), role)
+        for profile in profiles:
+            sums = {}
+            for crate, member in zip(CRATES, USE_MEMBERS):
+                times = build(dirs[member], profile)
+                dep, user = times.get(crate, float("nan")), times.get(member, float("nan"))
+                sums[crate] = (dep, user, dep + user)
+            slower = max(sums["dap"][2], sums["debugserver-types"][2])
+            for crate in CRATES:
+                dep, user, total = sums[crate]
+                print(f"{role:8} {profile:8} {crate:18} {dep:10.1f} {user:10.1f} {total:6.1f} {total / slower:22.2f}x", flush=True)
 
 
 def main(argv):
@@ -240,53 +277,12 @@ def main(argv):
             print(__doc__)
             return 2
     work = keep or tempfile.mkdtemp(prefix="dapkit-compile-probe-")
-    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "target"), CARGO_TERM_COLOR="never")
-    if not use:
-        os.makedirs(os.path.join(work, "src"), exist_ok=True)
-        with open(os.path.join(work, "Cargo.toml"), "w") as f:
-            f.write(MANIFEST.format(repo=REPO))
-        with open(os.path.join(work, "src", "lib.rs"), "w") as f:
-            f.write("pub use dap; pub use dapkit_types; pub use debugserver_types;\n")
-        # Fetch first, so download time never counts.
-        subprocess.run(["cargo", "fetch", "--manifest-path", os.path.join(work, "Cargo.toml")], check=True, env=env)
     print(f"generated lines of dapkit-types: {generated_lines()}")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (the figures are only comparable within one run)")
     if use:
-        print(f"{'role':8} {'profile':8} {'crate':18} {'dependency':>10} {'user crate':>10} {'sum':>6} {'vs slower registry sum':>23}")
-        for role in ROLES:
-            dirs = write_use_probe(os.path.join(work, role), env, role)
-            for profile in profiles:
-                # Each crate built alone from clean, one after the other: no crate's build
-                # shares the machine with another's, nor its dependencies' features.
-                sums = {}
-                for crate, member in zip(CRATES, USE_MEMBERS):
-                    crate_env = dict(env, CARGO_TARGET_DIR=os.path.join(dirs[member], "target"))
-                    times = build(dirs[member], crate_env, profile)
-                    dep, user = times.get(crate, float("nan")), times.get(member, float("nan"))
-                    sums[crate] = (dep, user, dep + user)
-                slower = max(sums["dap"][2], sums["debugserver-types"][2])
-                for crate in CRATES:
-                    dep, user, total = sums[crate]
-                    print(f"{role:8} {profile:8} {crate:18} {dep:10.1f} {user:10.1f} {total:6.1f} {total / slower:22.2f}x", flush=True)
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
-        return 0
-    rows = []
-    for profile in profiles:
-        times = build(work, env, profile)
-        deps = os.path.join(work, "target", profile, "deps")
-        slower = max(times.get("dap", 0.0), times.get("debugserver-types", 0.0))
-        for crate in CRATES:
-            lib = crate.replace("-", "_")
-            rlibs = glob.glob(os.path.join(deps, f"lib{lib}-*.rlib"))
-            size = max((os.path.getsize(p) for p in rlibs), default=0)
-            t = times.get(crate)
-            ratio = t / slower if t and slower else float("nan")
-            rows.append((profile, crate, t, ratio, size))
-    print(f"{'profile':8} {'crate':18} {'seconds':>8} {'vs slower registry':>19} {'rlib bytes':>11}")
-    for profile, crate, t, ratio, size in rows:
-        t_text = f"{t:8.1f}" if t is not None else "       ?"
-        print(f"{profile:8} {crate:18} {t_text} {ratio:18.2f}x {size:11d}")
+        measure_use(work, profiles)
+    else:
+        measure_dependencies(work, profiles)
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
